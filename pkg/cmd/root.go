@@ -1,0 +1,138 @@
+// Package cmd holds the cobra commands of kubectl-access. Commands are thin:
+// they parse flags, call the packages that do the work, and print.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+)
+
+// maxVerbosity is the highest -v level honoured. From 8 on, client-go logs
+// request and response bodies, and TokenRequest and Secret bodies hold tokens.
+const maxVerbosity = 7
+
+var rootLong = templates.LongDesc(`
+	Find a service account's token, check what the API server answers to it,
+	and show what it may really do.
+
+	The documented way to reach the API server by hand reads a service account's
+	token Secret, decodes it and sends it with curl --insecure. That flow breaks
+	on clusters since Kubernetes 1.24 (no token Secrets), skips TLS and says
+	nothing about permissions. kubectl access does it properly: the token from
+	the legacy Secret or the TokenRequest API, TLS verified, requests sent as the
+	token alone, and the permissions the API server itself reports.
+
+	Exit codes: 0 success; 1 error; 2 usage error; 3 token not accepted (401);
+	4 forbidden (403); 5 other HTTP error; 6 TLS verification failed;
+	7 server unreachable or timed out; 8 risky rights found (whoami
+	--fail-on-risk); 130 interrupted.`)
+
+// Execute runs kubectl-access with args and returns the process exit code.
+// It is the only place errors are printed.
+func Execute(args []string, streams genericiooptions.IOStreams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewCmdAccess(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitcode.OK
+	}
+	code := exitcode.Code(err)
+	if ctx.Err() != nil {
+		code = exitcode.Interrupted
+		err = errors.New("interrupted")
+	}
+	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	return code
+}
+
+// NewCmdAccess returns the root command with every subcommand.
+func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
+	configFlags := genericclioptions.NewConfigFlags(true)
+	cmd := &cobra.Command{
+		Use:   "kubectl-access",
+		Short: "Service-account tokens, what the API server answers to them, and what they may do",
+		Long:  rootLong,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: "kubectl access",
+		},
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return capVerbosity(cmd, streams)
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return exitcode.Usagef("%v", err)
+	})
+	configFlags.AddFlags(cmd.PersistentFlags())
+	addVerbosityFlag(cmd.PersistentFlags())
+
+	cmd.AddCommand(
+		NewCmdToken(configFlags, streams),
+		NewCmdVersion(streams),
+	)
+	return cmd
+}
+
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return exitcode.Usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
+// maxArgs accepts at most n positional arguments, else a usage error.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return exitcode.Usagef("%q accepts at most %d argument(s), got %d: %q", cmd.CommandPath(), n, len(args), args)
+		}
+		return nil
+	}
+}
+
+// addVerbosityFlag registers klog's -v (and only that) on fs.
+func addVerbosityFlag(fs *pflag.FlagSet) {
+	goflags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(goflags)
+	v := pflag.PFlagFromGoFlag(goflags.Lookup("v"))
+	v.Usage = fmt.Sprintf("number for the log level verbosity (at most %d: higher levels would log bodies holding tokens)", maxVerbosity)
+	fs.AddFlag(v)
+}
+
+// capVerbosity lowers -v to maxVerbosity with a warning, so no level the
+// plugin accepts can print a token.
+func capVerbosity(cmd *cobra.Command, streams genericiooptions.IOStreams) error {
+	f := cmd.Flags().Lookup("v")
+	if f == nil {
+		return nil
+	}
+	level, err := strconv.Atoi(f.Value.String())
+	if err != nil || level <= maxVerbosity {
+		return nil
+	}
+	fmt.Fprintf(streams.ErrOut, "Warning: -v=%d lowered to %d: higher levels log API bodies, which can hold tokens\n", level, maxVerbosity)
+	return f.Value.Set(strconv.Itoa(maxVerbosity))
+}

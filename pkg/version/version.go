@@ -1,0 +1,33 @@
+// Package version holds the build identity of kubectl-access, stamped at link
+// time with -ldflags "-X ...".
+package version
+
+import "runtime"
+
+// These are set by -ldflags at build time (see the Makefile and
+// .goreleaser.yaml); they are variables only so the linker can write them.
+var (
+	version = "v0.0.0-dev"
+	commit  = "unknown"
+	date    = "unknown"
+)
+
+// Info is the versioned record `kubectl access version -o json|yaml` prints.
+type Info struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	BuildDate string `json:"buildDate"`
+	GoVersion string `json:"goVersion"`
+	Platform  string `json:"platform"`
+}
+
+// Get returns the build identity of the running binary.
+func Get() Info {
+	return Info{
+		Version:   version,
+		Commit:    commit,
+		BuildDate: date,
+		GoVersion: runtime.Version(),
+		Platform:  runtime.GOOS + "/" + runtime.GOARCH,
+	}
+}
