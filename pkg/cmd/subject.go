@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/version"
 )
 
 // defaultServiceAccount is used when no SERVICEACCOUNT argument is given,
@@ -222,6 +223,7 @@ func callerConfig(cf *genericclioptions.ConfigFlags, streams genericiooptions.IO
 	if err != nil {
 		return nil, exitcode.WithCode(exitcode.Usage, fmt.Errorf("loading the kubeconfig: %w", err))
 	}
+	cfg.UserAgent = userAgent()
 	if cfg.Insecure {
 		warner(streams)("TLS verification is disabled (insecure-skip-tls-verify): anyone between you and %s can read the token", cfg.Host)
 	}
@@ -252,6 +254,12 @@ func inPod(cf *genericclioptions.ConfigFlags) bool {
 		return false
 	}
 	return credential.InPod(credential.MountedDir)
+}
+
+// userAgent identifies the plugin in the API server's logs and audit log.
+func userAgent() string {
+	v := version.Get()
+	return "kubectl-access/" + v.Version + " (" + v.Platform + ")"
 }
 
 // warner returns a printf that writes a kubectl-style warning to stderr.

@@ -96,12 +96,12 @@ type ControlPlane struct {
 	removeDir bool // Dir was created by Start
 	logMu     sync.Mutex
 
-	mu        sync.Mutex // guards the fields below
+	mu        sync.Mutex // guards the three processes
 	etcd      *process
 	apiServer *process
 	ctrlMgr   *process
 
-	stopOnce sync.Once
+	stopOnce sync.Once // Stop runs once and remembers its result
 	stopErr  error
 }
 
@@ -234,6 +234,10 @@ func (c *ControlPlane) start(ctx context.Context, opts Options) error {
 			// The reconciler of the kubernetes Service endpoints refuses a
 			// loopback address.
 			"--endpoint-reconciler-type=none",
+			// Close open watches when stopping instead of waiting up to
+			// --request-timeout (60s) for clients to end them: StopAPIServer
+			// leaves kube-controller-manager watching.
+			"--shutdown-watch-termination-grace-period=1s",
 		}
 		args = append(args, opts.ExtraAPIServerArgs...)
 		p, err := c.launch(apiServerBinary, bin(apiServerBinary), args, logFile(apiServerBinary), opts.Log, &c.apiServer)
@@ -421,6 +425,9 @@ func (c *ControlPlane) Stop() error {
 // seconds), leaving etcd and kube-controller-manager running, to simulate an
 // unreachable API server. Stop still stops the rest.
 func (c *ControlPlane) StopAPIServer() error {
+	if c == nil {
+		return errors.New("controlplane: kube-apiserver was not started")
+	}
 	c.mu.Lock()
 	p := c.apiServer
 	c.mu.Unlock()
@@ -433,7 +440,7 @@ func (c *ControlPlane) StopAPIServer() error {
 // RESTConfig returns a client configuration for the admin user, loaded from
 // AdminKubeconfig.
 func (c *ControlPlane) RESTConfig() (*rest.Config, error) {
-	if c.AdminKubeconfig == "" {
+	if c == nil || c.AdminKubeconfig == "" {
 		return nil, errors.New("controlplane: the control plane is not started")
 	}
 	return clientcmd.BuildConfigFromFlags("", c.AdminKubeconfig)

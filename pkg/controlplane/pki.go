@@ -34,15 +34,14 @@ type keyPair struct {
 
 // pki is the set of files Start generates under Dir/pki.
 type pki struct {
-	caFile         string // CA certificate: signs the serving and client certificates
-	servingCert    string // kube-apiserver serving certificate
-	servingKey     string
-	saPrivateKey   string // RSA key that signs service account tokens
-	saPublicKey    string // its public half, used to verify them
-	ca             *keyPair
-	admin          *keyPair // CN=kubectl-access-admin, O=system:masters
-	controllerMgr  *keyPair // CN=system:kube-controller-manager, O=system:masters
-	servingKeyPair *keyPair
+	caFile        string // CA certificate: signs the serving and client certificates
+	servingCert   string // kube-apiserver serving certificate
+	servingKey    string
+	saPrivateKey  string // RSA key that signs service account tokens
+	saPublicKey   string // its public half, used to verify them
+	ca            *keyPair
+	admin         *keyPair // CN=kubectl-access-admin, O=system:masters
+	controllerMgr *keyPair // CN=system:kube-controller-manager, O=system:masters
 }
 
 // newSerial returns a random positive 128-bit certificate serial number.
@@ -162,7 +161,7 @@ func generatePKI(dir string) (*pki, error) {
 		return nil, err
 	}
 
-	p := &pki{ca: ca, admin: admin, controllerMgr: controllerMgr, servingKeyPair: serving}
+	p := &pki{ca: ca, admin: admin, controllerMgr: controllerMgr}
 	files := []struct {
 		path *string
 		name string

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,9 @@ type process struct {
 	out     *lineWriter   // copy of the output for Options.Log; nil when discarded
 	done    chan struct{} // closed once the process has exited and been reaped
 	waitErr error         // the result of cmd.Wait; read only after done is closed
+	// reported is set once exitError has described an unexpected exit, so
+	// that stop does not report it again.
+	reported atomic.Bool
 
 	stopOnce sync.Once
 	stopErr  error
@@ -78,8 +82,8 @@ func (p *process) exited() bool {
 
 // stop terminates the process group with SIGTERM, then SIGKILL after
 // stopGrace, and waits for the process to be reaped. It is idempotent. It
-// returns an error if the process had already exited on its own with a
-// failure, or could not be stopped.
+// returns an error if the process could not be stopped, or had already
+// exited on its own with a failure that exitError did not report.
 func (p *process) stop() error {
 	p.stopOnce.Do(func() { p.stopErr = p.doStop() })
 	return p.stopErr
@@ -87,7 +91,7 @@ func (p *process) stop() error {
 
 func (p *process) doStop() error {
 	if p.exited() {
-		if p.waitErr != nil {
+		if p.waitErr != nil && !p.reported.Load() {
 			return fmt.Errorf("%s had exited on its own: %v%s", p.name, p.waitErr, p.logTail())
 		}
 		return nil
@@ -116,6 +120,7 @@ func (p *process) doStop() error {
 // exitError describes a process that exited before it was stopped, with the
 // end of its log.
 func (p *process) exitError() error {
+	p.reported.Store(true)
 	return fmt.Errorf("%s exited unexpectedly: %v%s", p.name, p.waitErr, p.logTail())
 }
 

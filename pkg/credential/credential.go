@@ -19,14 +19,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/klog/v2"
 )
 
@@ -299,50 +295,17 @@ func (g *Getter) createSecret(ctx context.Context, sa *corev1.ServiceAccount, ti
 }
 
 // waitFilled watches s until its token is set, it is deleted, or timeout.
+// The watch starts at the Secret's own resourceVersion, so no change between
+// its creation and the watch is missed; a closed watch is resumed.
 func (g *Getter) waitFilled(ctx context.Context, s *corev1.Secret, timeout time.Duration, cleanUp bool) (*corev1.Secret, error) {
-	if len(s.Data[corev1.ServiceAccountTokenKey]) > 0 {
-		return s, nil
-	}
-	secrets := g.Client.Secrets(s.Namespace)
 	waitCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	selector := fields.OneTermEqualSelector("metadata.name", s.Name).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = selector
-			return secrets.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = selector
-			return secrets.Watch(ctx, o)
-		},
-	}
-	errDeleted := fmt.Errorf("Secret %s/%s was deleted while waiting for its token", s.Namespace, s.Name)
-	var filled *corev1.Secret
-	_, err := watchtools.UntilWithSync(waitCtx, lw, &corev1.Secret{}, func(store cache.Store) (bool, error) {
-		if _, exists, _ := store.GetByKey(s.Namespace + "/" + s.Name); !exists {
-			return false, errDeleted
-		}
-		return false, nil
-	}, func(ev watch.Event) (bool, error) {
-		got, ok := ev.Object.(*corev1.Secret)
-		if !ok || got.UID != s.UID {
-			return false, nil
-		}
-		if ev.Type == watch.Deleted {
-			return false, errDeleted
-		}
-		if len(got.Data[corev1.ServiceAccountTokenKey]) > 0 {
-			filled = got
-			return true, nil
-		}
-		return false, nil
-	})
+	filled, err := g.watchUntilFilled(waitCtx, s)
 	switch {
 	case err == nil:
 		return filled, nil
-	case errors.Is(err, errDeleted):
-		return nil, errDeleted
+	case errors.Is(err, errSecretDeleted):
+		return nil, fmt.Errorf("Secret %s/%s was deleted while waiting for its token", s.Namespace, s.Name)
 	}
 	if cleanUp {
 		g.deleteCreated(s)
@@ -350,10 +313,67 @@ func (g *Getter) waitFilled(ctx context.Context, s *corev1.Secret, timeout time.
 	switch {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case wait.Interrupted(err) || errors.Is(err, context.DeadlineExceeded):
+	case waitCtx.Err() != nil:
 		return nil, fmt.Errorf("Secret %s/%s was not filled with a token within --wait-timeout=%s: is kube-controller-manager running its serviceaccount-token controller?", s.Namespace, s.Name, timeout)
 	}
 	return nil, fmt.Errorf("waiting for Secret %s/%s to be filled: %w", s.Namespace, s.Name, err)
+}
+
+var errSecretDeleted = errors.New("secret deleted")
+
+// untilFilled reads w until the Secret with uid is filled (returned), is
+// deleted or ctx ends (error), or the watch closes (nil, nil).
+func untilFilled(ctx context.Context, w watch.Interface, uid types.UID) (*corev1.Secret, error) {
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case ev, open := <-w.ResultChan():
+			if !open {
+				return nil, nil
+			}
+			got, ok := ev.Object.(*corev1.Secret)
+			switch {
+			case !ok || got.UID != uid:
+				// A watch error (such as 410 Gone) is followed by a close.
+			case ev.Type == watch.Deleted:
+				return nil, errSecretDeleted
+			case len(got.Data[corev1.ServiceAccountTokenKey]) > 0:
+				return got, nil
+			}
+		}
+	}
+}
+
+func (g *Getter) watchUntilFilled(ctx context.Context, s *corev1.Secret) (*corev1.Secret, error) {
+	secrets := g.Client.Secrets(s.Namespace)
+	selector := fields.OneTermEqualSelector("metadata.name", s.Name).String()
+	current := s
+	for {
+		if current.UID != s.UID {
+			return nil, errSecretDeleted
+		}
+		if len(current.Data[corev1.ServiceAccountTokenKey]) > 0 {
+			return current, nil
+		}
+		w, err := secrets.Watch(ctx, metav1.ListOptions{FieldSelector: selector, ResourceVersion: current.ResourceVersion})
+		if err != nil {
+			return nil, err
+		}
+		filled, err := untilFilled(ctx, w, s.UID)
+		if filled != nil || err != nil {
+			return filled, err
+		}
+		// The watch closed: read the Secret again and resume from it.
+		current, err = secrets.Get(ctx, s.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, errSecretDeleted
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // deleteCreated removes a Secret this run created and could not use, so a
