@@ -82,6 +82,9 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 			return capVerbosity(cmd, streams)
 		},
 	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return exitcode.Usagef("%v", err)
 	})

@@ -1,0 +1,55 @@
+package exitcode
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"syscall"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+func TestCode(t *testing.T) {
+	gr := schema.GroupResource{Resource: "pods"}
+	refused := &url.Error{Op: "Get", URL: "https://127.0.0.1:1/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	cases := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, OK},
+		{"plain", errors.New("boom"), Error},
+		{"usage", Usagef("--x must be y"), Usage},
+		{"explicit code wins over the class", WithCode(Error, apierrors.NewForbidden(gr, "p", errors.New("no"))), Error},
+		{"wrapped explicit code", fmt.Errorf("ctx: %w", WithCode(Risk, errors.New("risky"))), Risk},
+		{"401", apierrors.NewUnauthorized("no"), Unauthorized},
+		{"403", apierrors.NewForbidden(gr, "p", errors.New("no")), Forbidden},
+		{"404", apierrors.NewNotFound(gr, "p"), BadStatus},
+		{"500", apierrors.NewInternalError(errors.New("x")), BadStatus},
+		{"unknown authority", &url.Error{Op: "Get", URL: "u", Err: x509.UnknownAuthorityError{}}, TLS},
+		{"hostname", fmt.Errorf("w: %w", x509.HostnameError{Host: "h"}), TLS},
+		{"connection refused", refused, Unreachable},
+		{"dns", &net.DNSError{Err: "no such host", Name: "x"}, Unreachable},
+		{"deadline", fmt.Errorf("w: %w", context.DeadlineExceeded), Unreachable},
+		{"canceled", context.Canceled, Interrupted},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Code(tc.err); got != tc.want {
+				t.Errorf("Code(%v) = %d, want %d", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWithCodeNil(t *testing.T) {
+	if WithCode(TLS, nil) != nil {
+		t.Error("WithCode(nil) is not nil")
+	}
+}
