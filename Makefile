@@ -32,7 +32,7 @@ test-e2e: controlplane ## End-to-end tests only.
 	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./test/e2e/
 
 demo: build controlplane ## Run the main job on a local control plane, then stop it.
-	$(GO) run ./hack/localcluster -- ./hack/demo.sh
+	PATH="$(CURDIR)/bin:$$PATH" $(GO) run ./hack/localcluster -- ./hack/demo.sh
 
 lint: ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The main job of kubectl-access, run by `make demo` on a fresh local control
+# plane (hack/localcluster sets KUBECONFIG and puts kubectl on PATH; the
+# Makefile puts bin/kubectl-access there). It shows the documented flow
+# failing on a modern cluster and kubectl access doing the job.
+set -uo pipefail
+
+bold=$'\e[1m' dim=$'\e[2m' off=$'\e[0m'
+[[ -t 1 ]] || bold='' dim='' off=''
+
+failed=0
+# step WANT CMD... runs a command the way a user would type it, shows its exit
+# code, and marks the demo failed when the code is not the expected one.
+step() {
+  local want=$1; shift
+  printf '\n%s$ %s%s\n' "$bold" "$*" "$off"
+  "$@"
+  local rc=$?
+  if [[ $rc == "$want" ]]; then
+    printf '%s(exit %d)%s\n' "$dim" "$rc" "$off"
+  else
+    printf '%s(exit %d, expected %d)%s\n' "$bold" "$rc" "$want" "$off"
+    failed=1
+  fi
+}
+note() { printf '\n%s# %s%s\n' "$dim" "$*" "$off"; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+note "A namespace with a CI service account that may read ConfigMaps and Pods"
+kubectl create namespace demo >/dev/null
+kubectl -n demo create serviceaccount ci >/dev/null
+kubectl -n demo create role reader --verb=get,list,watch --resource=configmaps,pods >/dev/null
+kubectl -n demo create rolebinding ci-reader --role=reader --serviceaccount=demo:ci >/dev/null
+kubectl -n demo create serviceaccount ops >/dev/null
+kubectl create clusterrolebinding demo-ops-admin --clusterrole=cluster-admin --serviceaccount=demo:ops >/dev/null
+
+note "The documented flow finds no token Secret on a modern cluster: TOKEN is empty"
+step 0 bash -c 'kubectl -n demo get secrets | grep ^ci || echo "no token Secret for ci"'
+
+note "kubectl access token: the TokenRequest API when no Secret exists (claims shown, not the token)"
+step 0 kubectl access token ci -n demo --claims
+
+note "kubectl access probe: what the API server answers to that token, TLS verified"
+step 4 kubectl access probe ci -n demo --path /api --path /api/v1/namespaces/demo/configmaps --path /api/v1/namespaces/kube-system/secrets
+
+note "kubectl access whoami: who the token is, and everything it may do"
+step 0 kubectl access whoami ci -n demo
+
+note "The ops service account is bound to cluster-admin: --fail-on-risk exits 8"
+step 8 kubectl access whoami ops -n demo --fail-on-risk
+
+note "kubectl access kubeconfig: a kubeconfig for CI, written with mode 0600"
+step 0 kubectl access kubeconfig ci -n demo --duration 1h --output-file "$work/ci.kubeconfig"
+step 0 ls -l "$work/ci.kubeconfig"
+step 0 kubectl --kubeconfig "$work/ci.kubeconfig" auth whoami
+step 0 kubectl --kubeconfig "$work/ci.kubeconfig" get configmaps
+if (( failed )); then
+  echo "demo: a step did not exit as expected" >&2
+  exit 1
+fi
+echo
+echo "demo: done; the local control plane stops now"
