@@ -444,3 +444,29 @@ func TestReadTokenFromStdin(t *testing.T) {
 		t.Errorf("missing file error = %v, want it to name --token-file", err)
 	}
 }
+
+func TestCreateSecretDeletedWhileWaiting(t *testing.T) {
+	client := newFake(serviceAccount("ci", "1"))
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	// Someone deletes the Secret before the token controller fills it.
+	client.PrependReactor("create", "secrets", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		s := a.(clienttesting.CreateAction).GetObject().(*corev1.Secret).DeepCopy()
+		s.UID = "secret-uid"
+		if err := client.Tracker().Create(gvr, s, ns); err != nil {
+			return true, nil, err
+		}
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			_ = client.Tracker().Delete(gvr, ns, s.Name)
+		}()
+		return true, s, nil
+	})
+	start := time.Now()
+	_, err := (&Getter{Client: client.CoreV1()}).Get(context.Background(), Request{Namespace: ns, ServiceAccount: "ci", Source: SourceSecret, CreateSecret: true, WaitTimeout: 10 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "Secret build/ci-token was deleted while waiting for its token") {
+		t.Fatalf("error = %v, want one saying the Secret was deleted", err)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("took %s: the deletion should end the wait at once", elapsed)
+	}
+}
