@@ -90,6 +90,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 
 	cmd.AddCommand(
 		NewCmdToken(configFlags, streams),
+		NewCmdKubeconfig(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd
