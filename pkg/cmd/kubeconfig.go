@@ -57,8 +57,8 @@ var (
 		is a symbolic link is refused: give its target with --kubeconfig.
 
 		Every check that needs no server (flags, the output file, lock files,
-		links, names) is made before the token is obtained, so a run that fails
-		them requests no token and creates no Secret.
+		links, names, write permission) is made before the token is obtained,
+		so a run that fails them requests no token and creates no Secret.
 
 		Exit codes: 0 written; 1 error, such as an existing file or entry
 		without --force, a lock file, a symbolic link, or a token that could not

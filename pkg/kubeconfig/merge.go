@@ -30,15 +30,44 @@ type MergeOptions struct {
 // CheckMerge reports, without writing anything, whether a kubeconfig whose
 // cluster, user and context are all named name can be merged into the
 // kubeconfig access loads: no lock file of it exists, no file to be written
-// is a symbolic link, the files parse, and (unless force) no entry of that
-// name exists. It returns the file new entries would go to. Commands call it
+// is a symbolic link, the files parse, (unless force) no entry of that name
+// exists, and the file to write and its lock file can be written. It
+// returns the file new entries would go to. Commands call it
 // before they obtain a token, so a merge bound to fail creates nothing.
 func CheckMerge(access clientcmd.ConfigAccess, name string, force bool) (string, error) {
 	if err := CheckName(name); err != nil {
 		return "", err
 	}
 	_, dest, err := plan(access, entries{clusters: []string{name}, users: []string{name}, contexts: []string{name}}, force)
-	return dest, err
+	if err != nil {
+		return "", err
+	}
+	return dest, probeWritable(dest)
+}
+
+// probeWritable checks that ModifyConfig will be able to lock and write
+// dest, without changing it: dest opens for writing (not truncated), and its
+// lock file can be created, then is removed at once. A directory that does
+// not exist yet is left to ModifyConfig, which creates it.
+func probeWritable(dest string) error {
+	if f, err := os.OpenFile(dest, os.O_WRONLY, 0); err == nil {
+		_ = f.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot write the kubeconfig %s: %w", dest, unwrapPath(err))
+	}
+	if _, err := os.Stat(filepath.Dir(dest)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	lock := dest + lockSuffix
+	f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return lockedError(dest)
+	case err != nil:
+		return fmt.Errorf("cannot write the kubeconfig %s: cannot create its lock file %s: %w", dest, lock, unwrapPath(err))
+	}
+	_ = f.Close()
+	return os.Remove(lock)
 }
 
 // Merge adds the clusters, users and contexts of add to the kubeconfig

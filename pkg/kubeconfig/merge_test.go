@@ -383,3 +383,58 @@ func TestMergeBadInput(t *testing.T) {
 		t.Error("the unparsable kubeconfig changed")
 	}
 }
+
+// TestCheckMergeUnwritable: a kubeconfig that cannot be locked or written
+// is reported before a token is obtained, and nothing is left behind.
+func TestCheckMergeUnwritable(t *testing.T) {
+	t.Run("read-only file", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root ignores file permissions")
+		}
+		dir := t.TempDir()
+		path := writeExisting(t, dir, "config", existingKubeconfig)
+		if err := os.Chmod(path, 0o400); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CheckMerge(explicit(path), "n", false); err == nil || !strings.Contains(err.Error(), "cannot write the kubeconfig "+path+": permission denied") {
+			t.Fatalf("CheckMerge = %v, want permission denied", err)
+		}
+	})
+	t.Run("read-only directory", func(t *testing.T) {
+		path := "/sys/kubeconfig"
+		if os.Geteuid() != 0 {
+			dir := t.TempDir()
+			path = writeExisting(t, dir, "config", existingKubeconfig)
+			if err := os.Chmod(dir, 0o500); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+		} else if _, err := os.Stat("/sys/kernel"); err != nil {
+			t.Skip("root can write any directory, and there is no sysfs here")
+		}
+		_, err := CheckMerge(explicit(path), "n", false)
+		if err == nil || !strings.Contains(err.Error(), "cannot create its lock file "+path+".lock: permission denied") {
+			t.Fatalf("CheckMerge = %v, want the lock file refused", err)
+		}
+	})
+	t.Run("writable", func(t *testing.T) {
+		dir := t.TempDir()
+		path := writeExisting(t, dir, "config", existingKubeconfig)
+		dest, err := CheckMerge(explicit(path), "n", false)
+		if err != nil || dest != path {
+			t.Fatalf("CheckMerge = %q, %v; want %q", dest, err, path)
+		}
+		if diff := cmp.Diff([]string{"config"}, dirNames(t, dir)); diff != "" {
+			t.Errorf("the probe left files behind (-want +got):\n%s", diff)
+		}
+		if got := mustRead(t, path); string(got) != existingKubeconfig {
+			t.Error("the probe changed the kubeconfig")
+		}
+	})
+	t.Run("directory to be created", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "new", "config")
+		if _, err := CheckMerge(explicit(path), "n", false); err != nil {
+			t.Fatalf("CheckMerge = %v, want nil: ModifyConfig creates the directory", err)
+		}
+	})
+}
