@@ -85,6 +85,9 @@ func Build(cred *credential.Credential, opts Options) (*clientcmdapi.Config, err
 	if err := checkServer(cred.Server); err != nil {
 		return nil, err
 	}
+	if opts.TLSServerName != "" && !printable(opts.TLSServerName) {
+		return nil, errors.New("invalid tls-server-name: it holds white space, control characters or invalid UTF-8")
+	}
 	if cred.Namespace != "" {
 		if msgs := validation.IsDNS1123Label(cred.Namespace); len(msgs) > 0 {
 			return nil, fmt.Errorf("invalid namespace %q: %s", cred.Namespace, strings.Join(msgs, "; "))
@@ -151,6 +154,9 @@ func checkServer(server string) error {
 	if server == "" {
 		return errors.New("no server URL: the current context's cluster sets no server")
 	}
+	if !printable(server) {
+		return errors.New("invalid server URL: it holds white space, control characters or invalid UTF-8")
+	}
 	u, err := url.Parse(server)
 	if err != nil {
 		return fmt.Errorf("invalid server URL %q: %w", server, err)
@@ -162,4 +168,18 @@ func checkServer(server string) error {
 		return errors.New("the server URL must not hold a user name or password")
 	}
 	return nil
+}
+
+// printable reports whether s is valid UTF-8 without white space or control
+// characters, so it survives the kubeconfig's YAML encoding unchanged.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }

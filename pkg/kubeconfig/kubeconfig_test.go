@@ -183,6 +183,9 @@ func TestBuildRejects(t *testing.T) {
 		{"no server", with(func(c *credential.Credential) { c.Server = "" }), Options{Name: "n"}, "no server"},
 		{"server without scheme", with(func(c *credential.Credential) { c.Server = "api.example.com:6443" }), Options{Name: "n"}, "invalid server URL"},
 		{"server of another scheme", with(func(c *credential.Credential) { c.Server = "ftp://api" }), Options{Name: "n"}, "invalid server URL"},
+		{"server not UTF-8", with(func(c *credential.Credential) { c.Server = "http://\x92" }), Options{Name: "n"}, "invalid UTF-8"},
+		{"server with a space", with(func(c *credential.Credential) { c.Server = "https://a b" }), Options{Name: "n"}, "white space"},
+		{"tls-server-name with a newline", testCred(ca), Options{Name: "n", TLSServerName: "a\nb"}, "invalid tls-server-name"},
 		{"server with a password", with(func(c *credential.Credential) { c.Server = "https://u:p@api" }), Options{Name: "n"}, "user name or password"},
 		{"bad namespace", with(func(c *credential.Credential) { c.Namespace = "Not_A_Namespace" }), Options{Name: "n"}, "invalid namespace"},
 		{"CA not PEM", with(func(c *credential.Credential) { c.CAData = []byte("not a certificate") }), Options{Name: "n"}, "no PEM certificate"},
@@ -264,7 +267,7 @@ func FuzzBuildWriteFile(f *testing.F) {
 		}
 		got := back.AuthInfos[name]
 		if got == nil || got.Token != token || back.CurrentContext != name ||
-			back.Clusters[name] == nil || back.Clusters[name].Server != server ||
+			back.Clusters[name] == nil || back.Clusters[name].Server != server || back.Clusters[name].TLSServerName != serverName ||
 			back.Contexts[name] == nil || back.Contexts[name].Namespace != namespace {
 			t.Fatalf("the kubeconfig does not load back as built")
 		}
