@@ -98,6 +98,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.AddCommand(
 		NewCmdToken(configFlags, streams),
 		NewCmdProbe(configFlags, streams),
+		NewCmdKubeconfig(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd
