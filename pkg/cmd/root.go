@@ -91,6 +91,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.AddCommand(
 		NewCmdToken(configFlags, streams),
 		NewCmdVersion(streams),
+		NewCmdWhoami(configFlags, streams),
 	)
 	return cmd
 }
