@@ -21,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 )
@@ -397,5 +399,21 @@ func TestWhoamiTokenRejected(t *testing.T) {
 	}
 	if len(a.requests) != 1 {
 		t.Errorf("requests after a rejected token: %v, want only the SelfSubjectReview", a.requests)
+	}
+}
+
+func TestFanOutConfig(t *testing.T) {
+	base := &rest.Config{Host: "https://example.test", BearerToken: "t", QPS: 5, Burst: 10, RateLimiter: flowcontrol.NewFakeAlwaysRateLimiter()}
+	for _, tc := range []struct{ concurrency, want int }{{1, 100}, {16, 400}, {64, 1600}} {
+		cfg := fanOutConfig(base, tc.concurrency)
+		if cfg.QPS != float32(tc.want) || cfg.Burst != tc.want || cfg.RateLimiter != nil {
+			t.Errorf("concurrency %d: QPS %v, burst %d, rate limiter %v; want %d, %d, none", tc.concurrency, cfg.QPS, cfg.Burst, cfg.RateLimiter, tc.want, tc.want)
+		}
+		if cfg.BearerToken != "t" || cfg.Host != base.Host {
+			t.Errorf("fanOutConfig changed the credentials or the server: %+v", cfg)
+		}
+	}
+	if base.QPS != 5 || base.RateLimiter == nil {
+		t.Error("fanOutConfig changed its input")
 	}
 }

@@ -49,6 +49,7 @@ type NotReviewedError struct {
 	Cause error
 }
 
+// Error says the namespace was not reviewed, and why the run stopped.
 func (e *NotReviewedError) Error() string {
 	return "not reviewed: the run stopped after " + e.Cause.Error()
 }
