@@ -252,7 +252,7 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	identity, err := review.Identify(ctx, client, token)
 	switch {
 	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("the API server does not accept %s (401 Unauthorized): the token may be expired, revoked, or meant for another cluster: %w", s.describe(), err)
+		return fmt.Errorf("the API server does not accept %s (401 Unauthorized): it may be expired, revoked, or meant for another cluster: %w", s.describe(), err)
 	case err != nil:
 		return fmt.Errorf("asking who %s is: %w", s.describe(), err)
 	}
@@ -285,7 +285,11 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if o.failOnRisk && len(risks) > 0 {
-		return exitcode.WithCode(exitcode.Risk, fmt.Errorf("--fail-on-risk: %d risky rule(s) found (%s)", len(risks), strings.Join(riskChecks(risks), ", ")))
+		where := map[string]bool{}
+		for _, r := range risks {
+			where[r.Namespace] = true
+		}
+		return exitcode.WithCode(exitcode.Risk, fmt.Errorf("--fail-on-risk: risky rules (%s) hold in %d of %d namespaces reviewed", strings.Join(riskChecks(risks), ", "), len(where), len(results)))
 	}
 	return nil
 }
@@ -422,6 +426,7 @@ func (o *WhoamiOptions) failures(results []review.NamespaceResult) error {
 	return exitcode.WithCode(code, errors.New(msg))
 }
 
+// whoamiRecord builds the -o json|yaml record; lists are never null.
 func whoamiRecord(id *review.Identity, results []review.NamespaceResult, risks []review.Risk) WhoamiRecord {
 	rec := WhoamiRecord{
 		APIVersion: tokenRecordVersion,

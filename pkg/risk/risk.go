@@ -58,7 +58,7 @@ func Checks() []Check {
 	return []Check{
 		{
 			ID:     Admin,
-			Reason: `every verb on every resource ("*" on "*"): admin rights wherever the rule holds`,
+			Reason: `every verb on every resource of its API groups ("*" on "*"): admin rights wherever the rule holds`,
 			grants: func(r rbacv1.PolicyRule) bool {
 				return slices.Contains(r.Verbs, rbacv1.VerbAll) && slices.Contains(r.Resources, rbacv1.ResourceAll) && len(r.APIGroups) > 0
 			},
