@@ -100,6 +100,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdProbe(configFlags, streams),
 		NewCmdKubeconfig(configFlags, streams),
 		NewCmdVersion(streams),
+		NewCmdWhoami(configFlags, streams),
 	)
 	return cmd
 }
