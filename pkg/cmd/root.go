@@ -99,8 +99,8 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdToken(configFlags, streams),
 		NewCmdProbe(configFlags, streams),
 		NewCmdKubeconfig(configFlags, streams),
-		NewCmdVersion(streams),
 		NewCmdWhoami(configFlags, streams),
+		NewCmdVersion(streams),
 	)
 	return cmd
 }

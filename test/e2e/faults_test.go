@@ -18,6 +18,8 @@ var faultCommands = [][]string{
 	{"token", "default", "-n", "default"},
 	{"probe", "default", "-n", "default"},
 	{"kubeconfig", "default", "-n", "default"},
+	{"whoami", "default", "-n", "default"},
+	{"whoami", "default", "-A"},
 }
 
 // adminKubeconfigWith returns a copy of the admin kubeconfig changed by edit.

@@ -23,6 +23,8 @@ var hygieneCommands = []struct {
 	{args: []string{"probe", "SA", "-n", "NS", "--path", "/api", "--path", "/api/v1/namespaces/kube-system/secrets", "--body"}},
 	{args: []string{"probe", "--token-file", "TOKENFILE", "-n", "NS", "-o", "json"}},
 	{args: []string{"kubeconfig", "SA", "-n", "NS"}, tokenOnStdout: true},
+	{args: []string{"whoami", "SA", "-n", "NS"}},
+	{args: []string{"whoami", "--token-file", "TOKENFILE", "-A", "-o", "yaml"}},
 }
 
 // TestNoTokenInDiagnostics runs every command at the highest verbosity the
