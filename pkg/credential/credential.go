@@ -170,7 +170,21 @@ func (g *Getter) Get(ctx context.Context, req Request) (*Credential, error) {
 	if req.Source == SourceRequest {
 		return g.request(ctx, req)
 	}
+	// The ServiceAccount and its namespace's token Secrets are read at once:
+	// one round trip instead of two.
+	var (
+		secrets    *corev1.SecretList
+		secretsErr error
+		listed     = make(chan struct{})
+	)
+	go func() {
+		defer close(listed)
+		secrets, secretsErr = g.Client.Secrets(req.Namespace).List(ctx, metav1.ListOptions{
+			FieldSelector: fields.OneTermEqualSelector("type", string(corev1.SecretTypeServiceAccountToken)).String(),
+		})
+	}()
 	sa, err := g.Client.ServiceAccounts(req.Namespace).Get(ctx, req.ServiceAccount, metav1.GetOptions{})
+	<-listed
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("service account %q not found in namespace %q", req.ServiceAccount, req.Namespace)
@@ -180,14 +194,14 @@ func (g *Getter) Get(ctx context.Context, req Request) (*Credential, error) {
 	case err != nil:
 		return nil, fmt.Errorf("reading service account %s/%s: %w", req.Namespace, req.ServiceAccount, err)
 	}
-	secret, err := g.findSecret(ctx, sa)
 	switch {
-	case apierrors.IsForbidden(err) && req.Source == SourceAuto && !req.CreateSecret:
-		klog.V(1).Infof("cannot list Secrets in namespace %s (%v); using the TokenRequest API", req.Namespace, err)
+	case apierrors.IsForbidden(secretsErr) && req.Source == SourceAuto && !req.CreateSecret:
+		klog.V(1).Infof("cannot list Secrets in namespace %s (%v); using the TokenRequest API", req.Namespace, secretsErr)
 		return g.request(ctx, req)
-	case err != nil:
-		return nil, err
+	case secretsErr != nil:
+		return nil, fmt.Errorf("listing token Secrets in namespace %q: %w", req.Namespace, secretsErr)
 	}
+	secret := usableSecret(secrets, sa)
 	if secret == nil && req.CreateSecret {
 		if secret, err = g.createSecret(ctx, sa, req.WaitTimeout); err != nil {
 			return nil, err
@@ -215,15 +229,10 @@ func fromSecret(sa *corev1.ServiceAccount, s *corev1.Secret) *Credential {
 	}
 }
 
-// findSecret returns the usable legacy token Secret of sa, or nil. Among
-// several, the oldest wins, then the first by name: the choice is stable.
-func (g *Getter) findSecret(ctx context.Context, sa *corev1.ServiceAccount) (*corev1.Secret, error) {
-	list, err := g.Client.Secrets(sa.Namespace).List(ctx, metav1.ListOptions{
-		FieldSelector: fields.OneTermEqualSelector("type", string(corev1.SecretTypeServiceAccountToken)).String(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing token Secrets in namespace %q: %w", sa.Namespace, err)
-	}
+// usableSecret returns the usable legacy token Secret of sa in list, or
+// nil. Among several, the oldest wins, then the first by name: the choice
+// is stable.
+func usableSecret(list *corev1.SecretList, sa *corev1.ServiceAccount) *corev1.Secret {
 	var usable []*corev1.Secret
 	for i := range list.Items {
 		s := &list.Items[i]
@@ -241,10 +250,10 @@ func (g *Getter) findSecret(ctx context.Context, sa *corev1.ServiceAccount) (*co
 		usable = append(usable, s)
 	}
 	if len(usable) == 0 {
-		return nil, nil
+		return nil
 	}
 	sort.Slice(usable, func(i, j int) bool { return olderThan(usable[i], usable[j]) })
-	return usable[0], nil
+	return usable[0]
 }
 
 // belongsTo reports whether s is a token Secret of sa: the name annotation
