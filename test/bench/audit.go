@@ -209,3 +209,12 @@ func agents(byAgent map[string][]request) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// countRequests is the number of requests over all user agents.
+func countRequests(byAgent map[string][]request) int {
+	n := 0
+	for _, reqs := range byAgent {
+		n += len(reqs)
+	}
+	return n
+}

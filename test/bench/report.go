@@ -456,7 +456,7 @@ func (r *report) markdown() string {
 	}
 	w("\n")
 	if notes := r.notes(); len(notes) > 0 {
-		w("Why the misses:\n\n")
+		w("Notes on the targets:\n\n")
 		for _, n := range notes {
 			w("- %s\n", n)
 		}
@@ -483,6 +483,14 @@ func (r *report) notes() []string {
 		notes = append(notes, fmt.Sprintf("Through kubectl, every plugin command first pays kubectl's start-up: `kubectl access version` took %s against %s for `kubectl-access version` (kubectl alone, `kubectl version --client`: %s). "+
 			"A job that kubectl does in one request costs about one kubectl start-up, so `kubectl access` cannot be several times faster than it; the plugin binary called directly (as scripts and CI can) is the fair measure of the plugin's own cost.",
 			fmtDur(dispatched), fmtDur(direct), fmtDur(kubectlStart)))
+	}
+	if c := r.find("token-request"); c != nil && c.measured() {
+		auto, request, create := c.index(nameToken), c.index(nameTokenRequest), c.index(nameCreateToken)
+		rt := compare(c.walls(create), c.walls(request))
+		notes = append(notes, fmt.Sprintf("On the TokenRequest path, `kubectl-access token` (source auto) first looks for a legacy Secret: %d requests against kubectl create token's %d. "+
+			"With --source=request it sends the same single request and took %s against kubectl create token's %s (%s).",
+			countRequests(c.Requests[auto]), countRequests(c.Requests[create]),
+			fmtDur(summarize(c.walls(request)).Median), fmtDur(summarize(c.walls(create)).Median), fmtRatio(rt.OfMedians)))
 	}
 	for _, t := range r.targets() {
 		if t.result == resultMiss {
