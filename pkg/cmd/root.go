@@ -58,6 +58,10 @@ func Execute(args []string, streams genericiooptions.IOStreams) int {
 		code = exitcode.Interrupted
 		err = errors.New("interrupted")
 	}
+	var silent *silentError
+	if errors.As(err, &silent) {
+		return code
+	}
 	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	return code
 }
@@ -93,6 +97,8 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 
 	cmd.AddCommand(
 		NewCmdToken(configFlags, streams),
+		NewCmdProbe(configFlags, streams),
+		NewCmdKubeconfig(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd

@@ -16,6 +16,8 @@ import (
 // the arguments after "kubectl access".
 var faultCommands = [][]string{
 	{"token", "default", "-n", "default"},
+	{"probe", "default", "-n", "default"},
+	{"kubeconfig", "default", "-n", "default"},
 }
 
 // adminKubeconfigWith returns a copy of the admin kubeconfig changed by edit.

@@ -1,0 +1,338 @@
+package cmd
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-access/kubectl-access/pkg/credential"
+	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/kubeconfig"
+)
+
+var (
+	kubeconfigLong = templates.LongDesc(`
+		Print a kubeconfig that authenticates as a service account's token, or
+		write it to a file, or merge it into the active kubeconfig.
+
+		SERVICEACCOUNT defaults to "default", in the namespace from -n or the
+		kubeconfig context. The token comes from the same place as with
+		kubectl access token (--source, --duration, --audience, --create-secret):
+		by default a usable legacy token Secret, else a short-lived TokenRequest
+		token. When the token expires, stderr says when.
+
+		The kubeconfig has one cluster, one user and one context, all named
+		NAMESPACE:SERVICEACCOUNT@CLUSTER, where CLUSTER is the current context's
+		cluster; --context-name sets another name for all three. The cluster is
+		the current context's server, its certificate authority embedded as
+		certificate-authority-data (the kubeconfig's, else the legacy Secret's
+		ca.crt), and insecure-skip-tls-verify only if the current cluster already
+		skips verification. The user holds the token and nothing else. The
+		context uses the service account's namespace and is the current one.
+
+		By default the kubeconfig is printed on stdout. It holds the token:
+		redirect it to a file only you can read, or use --output-file.
+
+		--output-file writes it atomically, mode 0600: a temporary file in the
+		same directory, synced, then moved into place. An existing file is kept
+		unless --force; a symbolic link is never replaced or written through.
+
+		--merge adds the cluster, user and context to the active kubeconfig with
+		client-go's clientcmd.ModifyConfig, as kubectl config does, under its
+		lock files (FILE.lock). They go to the file --kubeconfig names, else the
+		first existing file of KUBECONFIG, else ~/.kube/config. Other entries
+		are kept, though the file is re-encoded as kubectl config re-encodes it
+		(comments and unknown fields are not kept); an entry of the same name
+		is replaced only with --force, in the file it came from. The
+		current context stays as it is unless --set-current. A kubeconfig that
+		is a symbolic link is refused: give its target with --kubeconfig.
+
+		Every check that needs no server (flags, the output file, lock files,
+		links, names, write permission) is made before the token is obtained,
+		so a run that fails them requests no token and creates no Secret.
+
+		Exit codes: 0 written; 1 error, such as an existing file or entry
+		without --force, a lock file, a symbolic link, or a token that could not
+		be obtained; 2 usage error, including a current context without a
+		server; 6 TLS verification failed; 7 server unreachable.`)
+
+	kubeconfigExample = templates.Examples(`
+		# Print a kubeconfig for the service account "ci" of namespace "build"
+		kubectl access kubeconfig ci -n build
+
+		# Write it to a file, mode 0600, replacing the file if it exists
+		kubectl access kubeconfig ci -n build --output-file ci.kubeconfig --force
+
+		# A kubeconfig whose token is valid for 24 hours
+		kubectl access kubeconfig ci -n build --source=request --duration=24h --output-file ci.kubeconfig
+
+		# A kubeconfig with a long-lived token from a legacy Secret, created if needed
+		kubectl access kubeconfig ci -n build --source=secret --create-secret --output-file ci.kubeconfig
+
+		# Add the context "build:ci@CLUSTER" to the active kubeconfig, and use it
+		kubectl access kubeconfig ci -n build --merge
+		kubectl --context build:ci@CLUSTER auth whoami`)
+)
+
+// KubeconfigOptions holds the inputs of the kubeconfig command.
+type KubeconfigOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	tokenFlags
+
+	// outputFile is where to write the kubeconfig; "" prints it.
+	outputFile string
+	// force replaces an existing output file or kubeconfig entry.
+	force bool
+	// merge adds the entries to the active kubeconfig.
+	merge bool
+	// setCurrent makes the merged context the current one.
+	setCurrent bool
+	// contextName names the cluster, user and context; "" for the default.
+	contextName string
+	// allowInsecureHTTP allows a kubeconfig that sends the token over http.
+	allowInsecureHTTP bool
+	// serviceAccount is the SERVICEACCOUNT argument, "" when not given.
+	serviceAccount string
+
+	genericiooptions.IOStreams
+}
+
+// NewCmdKubeconfig returns the kubeconfig command.
+func NewCmdKubeconfig(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &KubeconfigOptions{configFlags: configFlags, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:     "kubeconfig [SERVICEACCOUNT]",
+		Short:   "Print, write or merge a kubeconfig that authenticates as a service account's token",
+		Long:    kubeconfigLong,
+		Example: kubeconfigExample,
+		Args:    maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(cmd); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+func (o *KubeconfigOptions) addFlags(fs *pflag.FlagSet) {
+	o.tokenFlags.addFlags(fs)
+	fs.StringVar(&o.outputFile, "output-file", "", "Write the kubeconfig to this file (mode 0600, atomically) instead of stdout. An existing file is kept unless --force.")
+	fs.BoolVar(&o.force, "force", false, "If true, replace an existing --output-file, or with --merge existing entries of the same name.")
+	fs.BoolVar(&o.merge, "merge", false, "If true, add the cluster, user and context to the active kubeconfig instead of printing them.")
+	fs.BoolVar(&o.setCurrent, "set-current", false, "If true, with --merge, also make the new context the current one.")
+	fs.StringVar(&o.contextName, "context-name", "", "Name of the cluster, user and context of the kubeconfig. Default: NAMESPACE:SERVICEACCOUNT@CLUSTER.")
+	fs.BoolVar(&o.allowInsecureHTTP, "allow-insecure-http", false, "If true, allow a kubeconfig for a plain http:// server, which would send the token in clear.")
+}
+
+// Complete fills the options from the arguments.
+func (o *KubeconfigOptions) Complete(args []string) error {
+	if len(args) > 0 {
+		if args[0] == "" {
+			return exitcode.Usagef("SERVICEACCOUNT must not be empty")
+		}
+		o.serviceAccount = args[0]
+	}
+	return nil
+}
+
+// Validate checks the flags before anything is read or sent.
+func (o *KubeconfigOptions) Validate(cmd *cobra.Command) error {
+	switch {
+	case o.merge && o.outputFile != "":
+		return exitcode.Usagef("--merge writes into the active kubeconfig; it cannot be used with --output-file")
+	case cmd.Flags().Changed("output-file") && o.outputFile == "":
+		return exitcode.Usagef("--output-file must name a file")
+	case o.force && !o.merge && o.outputFile == "":
+		return exitcode.Usagef("--force replaces an existing file or kubeconfig entry; it needs --output-file or --merge")
+	case o.setCurrent && !o.merge:
+		return exitcode.Usagef("--set-current applies to --merge; a printed or written kubeconfig always uses its own context")
+	case o.source == string(credential.SourceMounted):
+		return exitcode.Usagef("--source=mounted is only for kubectl access token")
+	}
+	if cmd.Flags().Changed("context-name") {
+		if err := kubeconfig.CheckName(o.contextName); err != nil {
+			return exitcode.WithCode(exitcode.Usage, fmt.Errorf("--context-name: %w", err))
+		}
+	}
+	req := o.request("namespace", defaultServiceAccount)
+	if err := req.Validate(); err != nil {
+		return exitcode.WithCode(exitcode.Usage, err)
+	}
+	return nil
+}
+
+// Run checks where the kubeconfig goes, obtains the token, builds the
+// kubeconfig and prints, writes or merges it.
+func (o *KubeconfigOptions) Run(cmd *cobra.Command) error {
+	loader := o.configFlags.ToRawKubeConfigLoader()
+	clusterName, err := currentCluster(o.configFlags)
+	if err != nil {
+		return err
+	}
+	caller, err := callerConfig(o.configFlags, o.IOStreams)
+	if err != nil {
+		return err
+	}
+	if err := checkScheme(caller, o.allowInsecureHTTP); err != nil {
+		return err
+	}
+	namespace, _, err := loader.Namespace()
+	if err != nil {
+		return exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
+	}
+	sa := o.serviceAccount
+	if sa == "" {
+		sa = defaultServiceAccount
+	}
+	if clusterName == "" {
+		clusterName = hostOf(caller.Host)
+	}
+	name := o.contextName
+	if name == "" {
+		name = kubeconfig.DefaultName(namespace, sa, clusterName)
+	}
+
+	// Everything that can fail without the server fails here, before a
+	// TokenRequest or a Secret is created.
+	var out *kubeconfig.Output
+	switch {
+	case o.outputFile != "":
+		if out, err = kubeconfig.CreateOutput(o.outputFile, o.force); err != nil {
+			return err
+		}
+		defer out.Abort()
+	case o.merge:
+		if _, err := kubeconfig.CheckMerge(loader.ConfigAccess(), name, o.force); err != nil {
+			return err
+		}
+	}
+
+	cred, err := getToken(cmd.Context(), caller, o.tokenFlags, namespace, sa, o.IOStreams)
+	if err != nil {
+		return err
+	}
+	if err := cred.SetServer(caller); err != nil {
+		return err
+	}
+	cfg, err := kubeconfig.Build(cred, kubeconfig.Options{Name: name, Insecure: caller.Insecure, TLSServerName: caller.ServerName})
+	if err != nil {
+		return err
+	}
+
+	switch {
+	case out != nil:
+		if err := out.Commit(cfg); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.ErrOut, "Wrote a kubeconfig for service account %s/%s to %s (context %q).\n", cred.Namespace, cred.ServiceAccount, out.Path(), name)
+	case o.merge:
+		file, err := kubeconfig.Merge(loader.ConfigAccess(), cfg, kubeconfig.MergeOptions{Force: o.force, SetCurrent: o.setCurrent})
+		if err != nil {
+			return err
+		}
+		how := fmt.Sprintf("use it with kubectl --context=%s", quoteArg(name))
+		if o.setCurrent {
+			how = "it is now the current context"
+		}
+		fmt.Fprintf(o.ErrOut, "Added context %q for service account %s/%s, with a cluster and a user of the same name, to %s; %s.\n", name, cred.Namespace, cred.ServiceAccount, file, how)
+	default:
+		data, err := clientcmd.Write(*cfg)
+		if err != nil {
+			return err
+		}
+		if _, err := o.Out.Write(data); err != nil {
+			return err
+		}
+	}
+	o.printNotes(cred, caller)
+	return nil
+}
+
+// printNotes says on stderr how long the kubeconfig will work and what it
+// trusts.
+func (o *KubeconfigOptions) printNotes(cred *credential.Credential, caller *rest.Config) {
+	switch {
+	case cred.ExpirationTimestamp != nil:
+		exp := *cred.ExpirationTimestamp
+		left := time.Until(exp).Round(time.Second)
+		if left > time.Minute {
+			left = left.Round(time.Minute)
+		}
+		fmt.Fprintf(o.ErrOut, "Note: the token in this kubeconfig expires at %s (in %s); run this command again for a new one.\n", exp.UTC().Format(time.RFC3339), left)
+	case cred.Source == credential.SourceSecret:
+		fmt.Fprintf(o.ErrOut, "Note: the token in this kubeconfig comes from Secret %s/%s: it does not expire, and stays valid until the Secret is deleted.\n", cred.Namespace, cred.SecretName)
+	}
+	if len(o.audiences) > 0 {
+		warner(o.IOStreams)("the token is for audiences %s: the API server accepts it only if one of them is its own (--api-audiences)", strings.Join(o.audiences, ", "))
+	}
+	if caller.Insecure {
+		warner(o.IOStreams)("the kubeconfig skips TLS verification (insecure-skip-tls-verify), like the current cluster")
+	}
+}
+
+// currentCluster returns the name of the cluster the kubeconfig selects
+// (after --context and --cluster), or "" when there is none, such as in a
+// pod. A selected cluster without a server is a usage error, reported here
+// with what to do rather than by client-go.
+func currentCluster(cf *genericclioptions.ConfigFlags) (string, error) {
+	raw, err := cf.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return "", exitcode.WithCode(exitcode.Usage, fmt.Errorf("loading the kubeconfig: %w", err))
+	}
+	contextName := raw.CurrentContext
+	if cf.Context != nil && *cf.Context != "" {
+		contextName = *cf.Context
+	}
+	var clusterName string
+	if c := raw.Contexts[contextName]; c != nil {
+		clusterName = c.Cluster
+	}
+	if cf.ClusterName != nil && *cf.ClusterName != "" {
+		clusterName = *cf.ClusterName
+	}
+	if cf.APIServer != nil && *cf.APIServer != "" {
+		return clusterName, nil
+	}
+	if cluster := raw.Clusters[clusterName]; cluster != nil && cluster.Server == "" {
+		return "", noServerError(contextName, clusterName)
+	}
+	return clusterName, nil
+}
+
+func noServerError(contextName, clusterName string) error {
+	return exitcode.WithCode(exitcode.Usage, fmt.Errorf("the current context %q uses cluster %q, which has no server URL: set one with kubectl config set-cluster %s --server=https://HOST:PORT, or pass --server", contextName, clusterName, quoteArg(clusterName)))
+}
+
+// hostOf names a cluster after its server's host when the kubeconfig gives
+// it no name.
+func hostOf(server string) string {
+	if u, err := url.Parse(server); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "cluster"
+}
+
+// quoteArg quotes s for a shell when it holds more than safe characters.
+func quoteArg(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:@/=+,", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
+}

@@ -1,0 +1,297 @@
+package cmd
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/probe"
+)
+
+// defaultProbeTimeout bounds each probe request when --request-timeout is
+// not given, so a server that never answers cannot hang a script.
+const defaultProbeTimeout = 30 * time.Second
+
+var (
+	probeLong = templates.LongDesc(`
+		Check what the API server answers to a service account's token: the
+		documented curl $APISERVER/api --header "Authorization: Bearer $TOKEN"
+		step, with TLS verified and exit codes a script can branch on.
+
+		SERVICEACCOUNT defaults to "default", in the namespace from -n or the
+		kubeconfig context; its token comes from its legacy token Secret or the
+		TokenRequest API (see kubectl access token and its --source, --duration,
+		--audience and --create-secret flags). --current probes with the
+		kubeconfig's own credentials instead, and --token-file with a token you
+		hand over (- reads stdin). In a pod without a kubeconfig, the pod's own
+		service account is the default.
+
+		Requests go to the kubeconfig's server as the token alone: client
+		certificates and other credentials of the kubeconfig are never sent with
+		it. TLS is verified with the kubeconfig's CA (or the legacy Secret's
+		ca.crt); --insecure-skip-tls-verify works but warns, and a plain http://
+		server needs --allow-insecure-http.
+
+		Each --path (default /api) is sent as a GET. --service
+		[NAMESPACE/][SCHEME:]NAME[:PORT] sends them through the API server's
+		service proxy instead (default path /), e.g. --service web,
+		--service build/web:8080, --service https:web:8443. The identity the
+		server saw comes from one SelfSubjectReview sent with the same token.
+
+		Output: the identity, then one line per path with status, method, URL,
+		latency and the server's message; --body prints the response bodies
+		instead (at most 1MiB each); -o json|yaml prints a ProbeReport record;
+		-q prints nothing on stdout and no summary on stderr (warnings and
+		errors that stop the probe are still printed).
+
+		--wait DURATION sends the failing paths again, backing off from 250ms to
+		5s, until every path answers 2xx or DURATION has passed: for scripts
+		that wait for a RoleBinding to take effect. Every request is bounded by
+		--request-timeout (30s when not given; 0 means no limit).
+
+		Exit codes (when paths fail differently, the lowest of 3 to 7 wins, and
+		every result is still printed):
+
+		    0    every path answered 2xx
+		    1    any other error (e.g. the token could not be obtained)
+		    2    usage error (bad flag value, unknown flag)
+		    3    a path answered 401: the token was not accepted
+		    4    a path answered 403: authenticated, not allowed
+		    5    a path answered another non-2xx status (404, 503, a redirect)
+		    6    TLS verification failed (unknown authority, name mismatch; plain http:// without --allow-insecure-http)
+		    7    server unreachable or timed out (connection refused, DNS, --request-timeout)
+		    130  interrupted`)
+
+	probeExample = templates.Examples(`
+		# Check that the default service account's token is accepted
+		kubectl access probe
+
+		# Check what the service account "ci" may reach, as exit codes
+		kubectl access probe ci -n build --path /api --path /api/v1/namespaces/build/pods
+
+		# Probe with a token from a file, or from stdin
+		kubectl access probe --token-file ./token
+		vault read -field=token secret/ci | kubectl access probe --token-file -
+
+		# Reach an in-cluster service through the API server's service proxy
+		kubectl access probe ci -n build --service web:8080 --path /healthz
+
+		# Wait up to a minute for a new RoleBinding to take effect
+		kubectl access probe ci -n build --path /api/v1/namespaces/build/pods --wait 1m
+
+		# Print the response body, like the documented curl
+		kubectl access probe ci --path /version --body
+
+		# Use only the exit code
+		kubectl access probe ci -q || echo "token rejected or not allowed: $?"`)
+)
+
+// ProbeOptions holds the inputs of the probe command.
+type ProbeOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	subjectFlags
+
+	// paths are the --path values, in order.
+	paths []string
+	// service is the --service value; empty when not probing a Service.
+	service string
+	// wait retries failing paths for this long; 0 sends them once.
+	wait time.Duration
+	// body prints the response bodies.
+	body bool
+	// quiet prints nothing on stdout and no failure summary.
+	quiet bool
+	// output is "", json or yaml.
+	output string
+
+	// args are the positional arguments (SERVICEACCOUNT).
+	args []string
+	// svc is the parsed --service, its namespace filled in Run when empty.
+	svc *probe.Service
+	// requestTimeoutSet is true when --request-timeout was given.
+	requestTimeoutSet bool
+
+	genericiooptions.IOStreams
+}
+
+// NewCmdProbe returns the probe command.
+func NewCmdProbe(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ProbeOptions{configFlags: configFlags, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:     "probe [SERVICEACCOUNT]",
+		Short:   "Check what the API server answers to a service account's token, with exit codes for scripts",
+		Long:    probeLong,
+		Example: probeExample,
+		Args:    maxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(cmd); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	o.subjectFlags.addFlags(cmd.Flags())
+	cmd.Flags().StringArrayVar(&o.paths, "path", nil, "Path to GET, starting with /, with an optional query. Repeat for several. Defaults to /api, or / with --service.")
+	cmd.Flags().StringVar(&o.service, "service", "", "Probe the paths through the API server's proxy of this Service: [NAMESPACE/][SCHEME:]NAME[:PORT], SCHEME http or https, NAMESPACE defaulting to the service account's.")
+	cmd.Flags().DurationVar(&o.wait, "wait", 0, "Send the failing paths again, with backoff, until every path answers 2xx or this duration has passed. 0 sends them once.")
+	cmd.Flags().BoolVar(&o.body, "body", false, "If true, print the response bodies (at most 1MiB each) instead of the status lines.")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "If true, print nothing on stdout and no failure summary: only the exit code tells.")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml).")
+	return cmd
+}
+
+// Complete fills the options from the arguments and flags.
+func (o *ProbeOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.args = args
+	o.requestTimeoutSet = cmd.Flags().Changed("request-timeout")
+	return nil
+}
+
+// Validate checks the flags before anything is sent.
+func (o *ProbeOptions) Validate(cmd *cobra.Command) error {
+	if err := validateSubjectFlags(cmd, &o.subjectFlags, o.args); err != nil {
+		return err
+	}
+	switch o.output {
+	case "", "json", "yaml":
+	default:
+		return exitcode.Usagef("--output must be one of json, yaml (got %q)", o.output)
+	}
+	switch {
+	case o.quiet && o.output != "":
+		return exitcode.Usagef("--quiet prints nothing; it cannot be used with --output")
+	case o.quiet && o.body:
+		return exitcode.Usagef("--quiet prints nothing; it cannot be used with --body")
+	case o.wait < 0:
+		return exitcode.Usagef("--wait must not be negative (got %s)", o.wait)
+	}
+	if t := o.configFlags.Timeout; t != nil && !validTimeout(*t) {
+		return exitcode.Usagef("--request-timeout must be a duration such as 5s or 1m, or 0 for no limit (got %q)", *t)
+	}
+	if o.service != "" {
+		svc, err := probe.ParseService(o.service)
+		if err != nil {
+			return exitcode.WithCode(exitcode.Usage, err)
+		}
+		o.svc = &svc
+	}
+	// Check the paths now; the Service's namespace is only known in Run.
+	check := o.svc
+	if check != nil && check.Namespace == "" {
+		c := *check
+		c.Namespace = "namespace"
+		check = &c
+	}
+	if _, err := probe.Targets(check, o.paths); err != nil {
+		return exitcode.WithCode(exitcode.Usage, err)
+	}
+	return nil
+}
+
+// Run obtains the subject's credentials, probes and prints.
+func (o *ProbeOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	s, err := resolveSubject(ctx, o.configFlags, &o.subjectFlags, o.args, o.IOStreams)
+	if err != nil {
+		return err
+	}
+	cfg := s.config
+	if !o.requestTimeoutSet && cfg.Timeout == 0 {
+		cfg.Timeout = defaultProbeTimeout
+	}
+	if o.svc != nil && o.svc.Namespace == "" {
+		o.svc.Namespace = o.serviceNamespace(s)
+	}
+	targets, err := probe.Targets(o.svc, o.paths)
+	if err != nil {
+		return exitcode.WithCode(exitcode.Usage, err)
+	}
+	prober, err := probe.New(cfg, probe.Options{Body: o.body, Wait: o.wait})
+	if err != nil {
+		return err
+	}
+	if server := prober.Server(); strings.HasPrefix(strings.ToLower(server), "http://") {
+		warner(o.IOStreams)("%s is plain http (--allow-insecure-http): the token travels in clear", server)
+	}
+	report, err := prober.Run(ctx, targets)
+	if err != nil {
+		return err
+	}
+	if o.svc != nil {
+		report.Service = o.svc.String()
+	}
+	if report.Identity.Username == "system:anonymous" {
+		warner(o.IOStreams)("the API server treated the requests as anonymous (system:anonymous): no credentials reached it")
+	}
+	if err := o.print(report); err != nil {
+		return err
+	}
+	code := report.ExitCode()
+	if code == exitcode.OK {
+		return nil
+	}
+	failure := exitcode.WithCode(code, errors.New(report.Summary()))
+	if o.quiet {
+		return &silentError{failure}
+	}
+	return failure
+}
+
+// validTimeout accepts what kubectl's --request-timeout accepts: whole
+// seconds or a non-negative duration.
+func validTimeout(s string) bool {
+	if s == "" {
+		return true
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n >= 0
+	}
+	d, err := time.ParseDuration(s)
+	return err == nil && d >= 0
+}
+
+// serviceNamespace is the namespace of a --service given without one: -n
+// when given, else the service account's, else the kubeconfig context's.
+func (o *ProbeOptions) serviceNamespace(s *subject) string {
+	if o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
+		return *o.configFlags.Namespace
+	}
+	if s.cred != nil && s.cred.Namespace != "" {
+		return s.cred.Namespace
+	}
+	return s.namespace
+}
+
+func (o *ProbeOptions) print(r *probe.Report) error {
+	switch {
+	case o.quiet:
+		return nil
+	case o.body && o.output == "":
+		for _, res := range r.Results {
+			if res.BodyTruncated {
+				warner(o.IOStreams)("the body of %s was cut at %d bytes", res.Path, probe.MaxBodyBytes)
+			}
+		}
+		return probe.WriteBodies(o.Out, r)
+	}
+	return printRecord(o.IOStreams, o.output, r, func() error {
+		return probe.WriteTable(o.Out, r)
+	})
+}
+
+// silentError carries an exit code whose explanation was deliberately not
+// printed (probe --quiet): Execute exits with the code and prints nothing.
+type silentError struct{ err error }
+
+func (e *silentError) Error() string { return e.err.Error() }
+func (e *silentError) Unwrap() error { return e.err }

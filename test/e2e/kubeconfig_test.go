@@ -1,0 +1,596 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// readConfigMaps is the one permission the service accounts of these tests
+// get: listing configmaps works, listing secrets is forbidden.
+var readConfigMaps = rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list"}}
+
+// ignoreOrigin compares kubeconfig entries read from different files.
+var ignoreOrigin = cmp.Options{
+	cmpopts.EquateEmpty(),
+	cmpopts.IgnoreFields(clientcmdapi.Cluster{}, "LocationOfOrigin"),
+	cmpopts.IgnoreFields(clientcmdapi.AuthInfo{}, "LocationOfOrigin"),
+	cmpopts.IgnoreFields(clientcmdapi.Context{}, "LocationOfOrigin"),
+}
+
+// expiresRE matches the expiry note of a TokenRequest token's kubeconfig.
+var expiresRE = regexp.MustCompile(`Note: the token in this kubeconfig expires at (\S+) \(in [0-9hms]+\)`)
+
+// readBytes returns the content of path.
+func readBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// loadKubeconfig loads the kubeconfig file at path.
+func loadKubeconfig(t *testing.T, path string) *clientcmdapi.Config {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatalf("loading %s: %v", path, err)
+	}
+	return cfg
+}
+
+// saveTo writes data to a new 0600 file in a temporary directory.
+func saveTo(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// adminKubeconfigCopy is a copy of the admin kubeconfig the test may change.
+func adminKubeconfigCopy(t *testing.T) string {
+	t.Helper()
+	return saveTo(t, "config", readBytes(t, env.cp.AdminKubeconfig))
+}
+
+// multiContextKubeconfig is a copy of the admin kubeconfig with more
+// clusters, users and contexts, current context "local".
+func multiContextKubeconfig(t *testing.T) string {
+	t.Helper()
+	cfg := loadKubeconfig(t, env.cp.AdminKubeconfig)
+	cfg.Clusters["staging"] = &clientcmdapi.Cluster{Server: "https://staging.invalid:6443", InsecureSkipTLSVerify: true}
+	cfg.AuthInfos["robot"] = &clientcmdapi.AuthInfo{Token: "not-a-real-token"}
+	cfg.AuthInfos["sso"] = &clientcmdapi.AuthInfo{Exec: &clientcmdapi.ExecConfig{
+		APIVersion: "client.authentication.k8s.io/v1", Command: "kubelogin", Args: []string{"get-token"},
+		InteractiveMode: clientcmdapi.NeverExecInteractiveMode,
+	}}
+	cfg.Contexts["staging"] = &clientcmdapi.Context{Cluster: "staging", AuthInfo: "robot", Namespace: "apps"}
+	cfg.Contexts["staging-sso"] = &clientcmdapi.Context{Cluster: "staging", AuthInfo: "sso"}
+	cfg.Contexts["local-system"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: cfg.Contexts["local"].AuthInfo, Namespace: "kube-system"}
+	return writeKubeconfig(t, cfg)
+}
+
+// whoamiWith runs the real kubectl auth whoami with kubeconfig and extra
+// arguments and returns the user name.
+func whoamiWith(t *testing.T, kubeconfig string, args ...string) string {
+	t.Helper()
+	res := kubectl(t, append([]string{"auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"}, args...)...).withKubeconfig(kubeconfig).runOK()
+	return res.stdout
+}
+
+// checkPermissions proves the kubeconfig acts as a service account bound
+// to readConfigMaps in its context's namespace: listing configmaps (without
+// -n) works, listing secrets is forbidden.
+func checkPermissions(t *testing.T, kubeconfig, subject string, args ...string) {
+	t.Helper()
+	res := kubectl(t, append([]string{"get", "configmaps", "-o", "name"}, args...)...).withKubeconfig(kubeconfig).runOK()
+	if !strings.Contains(res.stdout, "configmap/kube-root-ca.crt") {
+		t.Errorf("kubectl get configmaps with the kubeconfig printed %q, want the namespace's kube-root-ca.crt", res.stdout)
+	}
+	kubectl(t, append([]string{"get", "secrets"}, args...)...).withKubeconfig(kubeconfig).
+		expectExit(1, "Forbidden", `User "`+subject+`" cannot list resource "secrets"`)
+}
+
+func TestKubeconfigWorksWithKubectl(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "reader")
+	bindRole(t, ns, "reader", readConfigMaps)
+	subject := "system:serviceaccount:" + ns + ":reader"
+
+	start := time.Now()
+	res := access(t, "kubeconfig", "reader", "-n", ns).runOK()
+	cfg, err := clientcmd.Load([]byte(res.stdout))
+	if err != nil {
+		t.Fatalf("stdout is not a kubeconfig: %v", err)
+	}
+	name := ns + ":reader@local"
+	token := ""
+	if user := cfg.AuthInfos[name]; user != nil {
+		token = user.Token
+	}
+	if token == "" {
+		t.Fatalf("the kubeconfig has no user %q with a token; contexts %v", name, cfg.Contexts)
+	}
+	assertNoSecretLeak(t, "stderr of kubeconfig", res.stderr, token)
+
+	// Exactly one cluster, user and context, predictably named; the user
+	// holds the token alone; the CA is embedded.
+	ca := readBytes(t, env.cp.CAFile)
+	want := clientcmdapi.NewConfig()
+	want.Clusters[name] = &clientcmdapi.Cluster{Server: env.cp.Server, CertificateAuthorityData: ca}
+	want.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
+	want.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name, Namespace: ns}
+	want.CurrentContext = name
+	if diff := cmp.Diff(want, cfg, ignoreOrigin); diff != "" {
+		t.Errorf("kubeconfig (-want +got):\n%s", diff)
+	}
+
+	// The expiry is announced on stderr, and is the token's (the server's
+	// default of one hour).
+	m := expiresRE.FindStringSubmatch(res.stderr)
+	if m == nil {
+		t.Fatalf("stderr does not say when the token expires:\n%s", res.stderr)
+	}
+	exp, err := time.Parse(time.RFC3339, m[1])
+	if err != nil {
+		t.Fatalf("expiry %q is not RFC 3339: %v", m[1], err)
+	}
+	if d := exp.Sub(start); d < 55*time.Minute || d > 65*time.Minute {
+		t.Errorf("the kubeconfig expires in %s, want the server's default of about 1h", d)
+	}
+
+	path := saveTo(t, "reader.kubeconfig", []byte(res.stdout))
+	if got := whoamiWith(t, path); got != subject {
+		t.Errorf("kubectl auth whoami with the kubeconfig = %q, want %q", got, subject)
+	}
+	checkPermissions(t, path, subject)
+}
+
+// TestKubeconfigFromLegacySecret uses a kubeconfig without a CA (the
+// server is trusted through SSL_CERT_FILE), so the CA embedded must be the
+// legacy Secret's ca.crt, and the kubeconfig must work without
+// SSL_CERT_FILE.
+func TestKubeconfigFromLegacySecret(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "legacy")
+	bindRole(t, ns, "legacy", readConfigMaps)
+	secret := createTokenSecret(t, ns, "legacy", "legacy-token")
+
+	admin := loadKubeconfig(t, env.cp.AdminKubeconfig)
+	admin.Clusters["local"].CertificateAuthorityData = nil
+	noCA := writeKubeconfig(t, admin)
+
+	out := filepath.Join(t.TempDir(), "legacy.kubeconfig")
+	res := access(t, "kubeconfig", "legacy", "-n", ns, "--output-file", out).
+		withKubeconfig(noCA).withEnv("SSL_CERT_FILE=" + env.cp.CAFile).runOK()
+	if res.stdout != "" {
+		t.Errorf("stdout is not empty with --output-file: %q", res.stdout)
+	}
+	for _, w := range []string{"Secret " + ns + "/legacy-token", "does not expire"} {
+		if !strings.Contains(res.stderr, w) {
+			t.Errorf("stderr does not contain %q:\n%s", w, res.stderr)
+		}
+	}
+	if expiresRE.MatchString(res.stderr) {
+		t.Errorf("stderr announces an expiry for a Secret's token:\n%s", res.stderr)
+	}
+	cfg := loadKubeconfig(t, out)
+	name := ns + ":legacy@local"
+	if got := cfg.AuthInfos[name]; got == nil || got.Token != string(secret.Data[corev1.ServiceAccountTokenKey]) {
+		t.Fatal("the kubeconfig does not hold the Secret's token")
+	}
+	if got := cfg.Clusters[name].CertificateAuthorityData; !bytes.Equal(got, secret.Data[corev1.ServiceAccountRootCAKey]) || len(got) == 0 {
+		t.Errorf("certificate-authority-data is not the Secret's ca.crt")
+	}
+	if got := whoamiWith(t, out); got != "system:serviceaccount:"+ns+":legacy" {
+		t.Errorf("kubectl auth whoami = %q", got)
+	}
+	checkPermissions(t, out, "system:serviceaccount:"+ns+":legacy")
+}
+
+// TestKubeconfigInsecureCluster: a current cluster that skips TLS
+// verification gives a kubeconfig that does too, without CA data (client-go
+// refuses both), and the user is warned.
+func TestKubeconfigInsecureCluster(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "lax")
+	admin := loadKubeconfig(t, env.cp.AdminKubeconfig)
+	admin.Clusters["local"].CertificateAuthorityData = nil
+	admin.Clusters["local"].InsecureSkipTLSVerify = true
+	insecure := writeKubeconfig(t, admin)
+
+	res := access(t, "kubeconfig", "lax", "-n", ns).withKubeconfig(insecure).runOK()
+	cfg, err := clientcmd.Load([]byte(res.stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := cfg.Clusters[ns+":lax@local"]
+	if cluster == nil || !cluster.InsecureSkipTLSVerify || len(cluster.CertificateAuthorityData) > 0 {
+		t.Fatalf("cluster = %+v, want insecure-skip-tls-verify and no CA data", cluster)
+	}
+	if !strings.Contains(res.stderr, "Warning: the kubeconfig skips TLS verification") {
+		t.Errorf("no warning that the kubeconfig skips TLS verification:\n%s", res.stderr)
+	}
+	if got := whoamiWith(t, saveTo(t, "lax", []byte(res.stdout))); got != "system:serviceaccount:"+ns+":lax" {
+		t.Errorf("kubectl auth whoami = %q", got)
+	}
+}
+
+func TestKubeconfigOutputFile(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "ci")
+	bindRole(t, ns, "ci", readConfigMaps)
+	subject := "system:serviceaccount:" + ns + ":ci"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ci.kubeconfig")
+
+	res := access(t, "kubeconfig", "ci", "-n", ns, "--output-file", path).runOK()
+	if res.stdout != "" {
+		t.Errorf("stdout is not empty with --output-file: %q", res.stdout)
+	}
+	if !strings.Contains(res.stderr, "Wrote a kubeconfig for service account "+ns+"/ci to "+path) {
+		t.Errorf("stderr does not say where the kubeconfig went:\n%s", res.stderr)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("--output-file mode %v, want 0600", fi.Mode().Perm())
+	}
+	first := readBytes(t, path)
+	token := loadKubeconfig(t, path).AuthInfos[ns+":ci@local"].Token
+	assertNoSecretLeak(t, "stderr of kubeconfig --output-file", res.stderr, token)
+	if got := whoamiWith(t, path); got != subject {
+		t.Errorf("kubectl auth whoami with the file = %q, want %q", got, subject)
+	}
+	checkPermissions(t, path, subject)
+
+	// Without --force the file is kept, and nothing is obtained first: no
+	// Secret is created, and an unreachable server is never contacted (the
+	// error is the file's, not "connection refused").
+	secretsBefore := secretNames(t, ns)
+	for _, extra := range [][]string{
+		{"--source=secret", "--create-secret"},
+		{"--server=https://127.0.0.1:1"},
+	} {
+		args := append([]string{"kubeconfig", "ci", "-n", ns, "--output-file", path}, extra...)
+		res := access(t, args...).expectExit(1, "error: "+path+" already exists: pass --force to replace it")
+		if res.stdout != "" {
+			t.Errorf("stdout is not empty: %q", res.stdout)
+		}
+		if strings.Contains(res.stderr, "created Secret") || strings.Contains(res.stderr, "connection refused") {
+			t.Errorf("%v: a token was obtained before the file was checked:\n%s", extra, res.stderr)
+		}
+	}
+	if got := readBytes(t, path); !bytes.Equal(got, first) {
+		t.Error("a run without --force changed the file")
+	}
+	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
+		t.Errorf("a run refused for the existing file changed the Secrets from %v to %v", secretsBefore, after)
+	}
+
+	// --force replaces it with a new, working kubeconfig, still 0600.
+	access(t, "kubeconfig", "ci", "-n", ns, "--output-file", path, "--force").runOK()
+	if bytes.Equal(readBytes(t, path), first) {
+		t.Error("--force did not replace the file")
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after --force %v, want 0600", fi.Mode().Perm())
+	}
+	if got := whoamiWith(t, path); got != subject {
+		t.Errorf("kubectl auth whoami after --force = %q", got)
+	}
+
+	// A symbolic link is neither replaced nor written through, even with
+	// --force; paths that cannot be written fail before any token.
+	link := filepath.Join(dir, "link.kubeconfig")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	replaced := readBytes(t, path)
+	access(t, "kubeconfig", "ci", "-n", ns, "--output-file", link, "--force").expectExit(1, link+" is a symbolic link to "+path)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("the symbolic link was replaced")
+	}
+	if !bytes.Equal(readBytes(t, path), replaced) {
+		t.Error("the link's target changed")
+	}
+	unwritable := []struct{ path, want string }{
+		{filepath.Join(dir, "missing", "kubeconfig"), "no such file or directory"},
+		{filepath.Join(path, "kubeconfig"), "not a directory"},
+	}
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		if err := os.Mkdir(ro, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		unwritable = append(unwritable, struct{ path, want string }{filepath.Join(ro, "kubeconfig"), "permission denied"})
+	} else if _, err := os.Stat("/sys/kernel"); err == nil {
+		// Even root cannot create files in sysfs.
+		unwritable = append(unwritable, struct{ path, want string }{"/sys/kubeconfig", "permission denied"})
+	}
+	for _, u := range unwritable {
+		access(t, "kubeconfig", "ci", "-n", ns, "--output-file", u.path, "--source=secret", "--create-secret").
+			expectExit(1, "error: cannot write "+u.path+": "+u.want)
+	}
+	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
+		t.Errorf("runs refused for their output file changed the Secrets from %v to %v", secretsBefore, after)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}
+
+func TestKubeconfigMerge(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "deployer")
+	bindRole(t, ns, "deployer", readConfigMaps)
+	subject := "system:serviceaccount:" + ns + ":deployer"
+	name := ns + ":deployer@local"
+	kc := multiContextKubeconfig(t)
+	before := loadKubeconfig(t, kc)
+	adminUser := whoamiWith(t, kc)
+
+	res := access(t, "kubeconfig", "deployer", "-n", ns, "--merge").withKubeconfig(kc).runOK()
+	if res.stdout != "" {
+		t.Errorf("stdout is not empty with --merge: %q", res.stdout)
+	}
+	if !strings.Contains(res.stderr, `Added context "`+name+`"`) || !strings.Contains(res.stderr, kc) ||
+		!strings.Contains(res.stderr, "kubectl --context="+name) {
+		t.Errorf("stderr does not say what was added where and how to use it:\n%s", res.stderr)
+	}
+	after := loadKubeconfig(t, kc)
+	token := after.AuthInfos[name].Token
+	assertNoSecretLeak(t, "stderr of kubeconfig --merge", res.stderr, token)
+
+	// Every entry is kept; three are added; the current context stays.
+	want := before.DeepCopy()
+	ca := readBytes(t, env.cp.CAFile)
+	want.Clusters[name] = &clientcmdapi.Cluster{Server: env.cp.Server, CertificateAuthorityData: ca}
+	want.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: token}
+	want.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name, Namespace: ns}
+	if diff := cmp.Diff(want, after, ignoreOrigin); diff != "" {
+		t.Errorf("kubeconfig after --merge (-want +got):\n%s", diff)
+	}
+	if fi, _ := os.Stat(kc); fi.Mode().Perm() != 0o600 {
+		t.Errorf("kubeconfig mode %v after --merge, want 0600", fi.Mode().Perm())
+	}
+	if got := whoamiWith(t, kc, "--context", name); got != subject {
+		t.Errorf("kubectl --context %s auth whoami = %q, want %q", name, got, subject)
+	}
+	checkPermissions(t, kc, subject, "--context", name)
+	if got := whoamiWith(t, kc); got != adminUser {
+		t.Errorf("the current context now acts as %q, want %q unchanged", got, adminUser)
+	}
+
+	// The same name again: refused without --force, before any token.
+	merged := readBytes(t, kc)
+	secretsBefore := secretNames(t, ns)
+	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--source=secret", "--create-secret").withKubeconfig(kc).
+		expectExit(1, `has a cluster named "`+name+`"`, "--force", "--context-name")
+	if !bytes.Equal(readBytes(t, kc), merged) {
+		t.Error("a refused --merge changed the kubeconfig")
+	}
+	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
+		t.Errorf("a refused --merge changed the Secrets from %v to %v", secretsBefore, after)
+	}
+
+	// --force replaces the entries; --set-current switches to them.
+	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--force", "--set-current").withKubeconfig(kc).runOK()
+	final := loadKubeconfig(t, kc)
+	if final.CurrentContext != name {
+		t.Errorf("current-context = %q after --set-current, want %q", final.CurrentContext, name)
+	}
+	if final.AuthInfos[name].Token == token {
+		t.Error("--force did not replace the token")
+	}
+	if len(final.Contexts) != len(want.Contexts) || len(final.Clusters) != len(want.Clusters) || len(final.AuthInfos) != len(want.AuthInfos) {
+		t.Errorf("--force changed the number of entries")
+	}
+	if got := whoamiWith(t, kc); got != subject {
+		t.Errorf("kubectl auth whoami in the new current context = %q, want %q", got, subject)
+	}
+
+	// --context-name names all three entries. The current context acts as
+	// the service account now, which may not request tokens: --context
+	// picks the admin's.
+	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--context-name", "ci", "--context", "local").withKubeconfig(kc).runOK()
+	final = loadKubeconfig(t, kc)
+	if c := final.Contexts["ci"]; c == nil || c.Cluster != "ci" || c.AuthInfo != "ci" || final.AuthInfos["ci"] == nil || final.Clusters["ci"] == nil {
+		t.Errorf("--context-name ci: context %+v", c)
+	}
+	if got := whoamiWith(t, kc, "--context", "ci"); got != subject {
+		t.Errorf("kubectl --context ci auth whoami = %q", got)
+	}
+}
+
+// TestKubeconfigMergeSeveralFiles: with KUBECONFIG=a:b the entries go to the
+// first file, and the second is not touched.
+func TestKubeconfigMergeSeveralFiles(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "multi")
+	a := adminKubeconfigCopy(t)
+	other := clientcmdapi.NewConfig()
+	other.Clusters["elsewhere"] = &clientcmdapi.Cluster{Server: "https://elsewhere.invalid"}
+	other.AuthInfos["someone"] = &clientcmdapi.AuthInfo{Token: "unused"}
+	other.Contexts["elsewhere"] = &clientcmdapi.Context{Cluster: "elsewhere", AuthInfo: "someone"}
+	b := writeKubeconfig(t, other)
+	bBefore := readBytes(t, b)
+
+	res := access(t, "kubeconfig", "multi", "-n", ns, "--merge").withEnv("KUBECONFIG=" + a + string(os.PathListSeparator) + b).runOK()
+	if !strings.Contains(res.stderr, " to "+a+";") {
+		t.Errorf("stderr does not name %s as the file written:\n%s", a, res.stderr)
+	}
+	if !bytes.Equal(readBytes(t, b), bBefore) {
+		t.Errorf("the second file of KUBECONFIG changed")
+	}
+	name := ns + ":multi@local"
+	if loadKubeconfig(t, a).Contexts[name] == nil {
+		t.Errorf("the context is not in the first file of KUBECONFIG")
+	}
+	got := kubectl(t, "auth", "whoami", "--context", name, "-o", "jsonpath={.status.userInfo.username}").
+		withEnv("KUBECONFIG=" + a + string(os.PathListSeparator) + b).runOK().stdout
+	if got != "system:serviceaccount:"+ns+":multi" {
+		t.Errorf("kubectl --context %s auth whoami = %q", name, got)
+	}
+}
+
+func TestKubeconfigMergeFaults(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "blocked")
+	secretsBefore := secretNames(t, ns)
+
+	t.Run("stale lock file", func(t *testing.T) {
+		kc := multiContextKubeconfig(t)
+		original := readBytes(t, kc)
+		lock := kc + ".lock"
+		if err := os.WriteFile(lock, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res := access(t, "kubeconfig", "blocked", "-n", ns, "--merge", "--source=secret", "--create-secret").withKubeconfig(kc).
+			expectExit(1, "error: kubeconfig is locked: "+lock+" exists", "remove "+lock)
+		if res.stdout != "" {
+			t.Errorf("stdout is not empty: %q", res.stdout)
+		}
+		if !bytes.Equal(readBytes(t, kc), original) {
+			t.Error("the locked kubeconfig changed")
+		}
+		if _, err := os.Stat(lock); err != nil {
+			t.Error("the lock file was removed")
+		}
+	})
+
+	t.Run("symlinked kubeconfig", func(t *testing.T) {
+		kc := multiContextKubeconfig(t)
+		original := readBytes(t, kc)
+		link := filepath.Join(t.TempDir(), "config")
+		if err := os.Symlink(kc, link); err != nil {
+			t.Fatal(err)
+		}
+		access(t, "kubeconfig", "blocked", "-n", ns, "--merge", "--source=secret", "--create-secret").withKubeconfig(link).
+			expectExit(1, "error: the kubeconfig "+link+" is a symbolic link to "+kc, "--kubeconfig="+kc)
+		if !bytes.Equal(readBytes(t, kc), original) {
+			t.Error("the link's target changed")
+		}
+		if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Error("the symbolic link was replaced")
+		}
+	})
+
+	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
+		t.Errorf("refused merges changed the Secrets from %v to %v", secretsBefore, after)
+	}
+}
+
+func TestKubeconfigBadInput(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "plain")
+	before := secretNames(t, ns)
+
+	noServer := loadKubeconfig(t, env.cp.AdminKubeconfig)
+	noServer.Clusters["local"].Server = ""
+	noServerPath := writeKubeconfig(t, noServer)
+	plainHTTP := loadKubeconfig(t, env.cp.AdminKubeconfig)
+	plainHTTP.Clusters["local"] = &clientcmdapi.Cluster{Server: "http://127.0.0.1:1"}
+	plainHTTPPath := writeKubeconfig(t, plainHTTP)
+	out := filepath.Join(t.TempDir(), "kubeconfig")
+
+	// Every case also asks for --create-secret: none may create a Secret.
+	plain := []string{"plain", "-n", ns}
+	with := func(extra ...string) []string { return append(append([]string{}, plain...), extra...) }
+	cases := []struct {
+		name       string
+		args       []string
+		kubeconfig string
+		code       int
+		want       []string
+	}{
+		{"merge and output file", with("--merge", "--output-file", out), "", 2, []string{"--merge", "--output-file"}},
+		{"set-current without merge", with("--set-current"), "", 2, []string{"--set-current applies to --merge"}},
+		{"force alone", with("--force"), "", 2, []string{"--force", "needs --output-file or --merge"}},
+		{"empty output file", with("--output-file="), "", 2, []string{"--output-file must name a file"}},
+		{"empty context name", with("--context-name="), "", 2, []string{"--context-name", "must not be empty"}},
+		{"context name with a newline", with("--context-name=a\nb"), "", 2, []string{"--context-name", "control character"}},
+		{"mounted source", with("--source=mounted"), "", 2, []string{"--source=mounted"}},
+		{"duration too short", with("--duration=5m"), "", 2, []string{"--duration must be at least 10m"}},
+		{"too many arguments", with("x"), "", 2, []string{"at most 1 argument"}},
+		{"unknown service account", []string{"ghost", "-n", ns}, "", 1, []string{`service account "ghost" not found in namespace "` + ns + `"`}},
+		{"context without a server", plain, noServerPath, 2, []string{`the current context "local" uses cluster "local", which has no server URL`, "kubectl config set-cluster local --server="}},
+		{"plain http server", plain, plainHTTPPath, 6, []string{"plain http", "--allow-insecure-http"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := access(t, append(append([]string{"kubeconfig"}, tc.args...), "--create-secret")...)
+			if tc.kubeconfig != "" {
+				r = r.withKubeconfig(tc.kubeconfig)
+			}
+			res := r.expectExit(tc.code, append([]string{"error: "}, tc.want...)...)
+			if res.stdout != "" {
+				t.Errorf("stdout is not empty: %q", res.stdout)
+			}
+			if strings.Count(res.stderr, "error: ") != 1 {
+				t.Errorf("the error is not printed exactly once:\n%s", res.stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a refused run wrote %s", out)
+	}
+	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("bad input changed the Secrets from %v to %v", before, after)
+	}
+}
+
+// TestKubeconfigNeverLogged runs every way of writing a kubeconfig at the
+// highest verbosity the plugin accepts and looks for the token in stderr.
+func TestKubeconfigNeverLogged(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "quiet")
+	name := ns + ":quiet@local"
+
+	res := access(t, "kubeconfig", "quiet", "-n", ns, "-v=10").runOK()
+	if !strings.Contains(res.stderr, `"Request" verb="POST"`) {
+		t.Errorf("-v=10 logged no TokenRequest; is verbosity working?\n%s", res.stderr)
+	}
+	cfg, err := clientcmd.Load([]byte(res.stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoSecretLeak(t, "stderr of kubeconfig -v=10", res.stderr, cfg.AuthInfos[name].Token)
+
+	out := filepath.Join(t.TempDir(), "kubeconfig")
+	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--output-file", out, "--source=secret", "--create-secret").runOK()
+	token := loadKubeconfig(t, out).AuthInfos[name].Token
+	assertNoSecretLeak(t, "stderr of kubeconfig --output-file --create-secret -v=10", res.stderr, token)
+
+	kc := adminKubeconfigCopy(t)
+	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--merge").withKubeconfig(kc).runOK()
+	assertNoSecretLeak(t, "stderr of kubeconfig --merge -v=10", res.stderr, loadKubeconfig(t, kc).AuthInfos[name].Token)
+
+	// A refused run leaks nothing either: the token of the Secret the
+	// previous run created is the one it would have used.
+	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--merge", "--source=secret").withKubeconfig(kc).expectExit(1, "--force")
+	assertNoSecretLeak(t, "stderr of a refused kubeconfig --merge -v=10", res.stderr, token)
+}

@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// probeReport mirrors `kubectl access probe -o json`.
+type probeReport struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Server     string `json:"server"`
+	Service    string `json:"service"`
+	Identity   struct {
+		Username string   `json:"username"`
+		UID      string   `json:"uid"`
+		Groups   []string `json:"groups"`
+		Error    string   `json:"error"`
+	} `json:"identity"`
+	Results []struct {
+		Path      string   `json:"path"`
+		Method    string   `json:"method"`
+		URL       string   `json:"url"`
+		Status    int      `json:"status"`
+		Reason    string   `json:"reason"`
+		OK        bool     `json:"ok"`
+		LatencyMs *float64 `json:"latencyMs"`
+		ExitCode  int      `json:"exitCode"`
+		Error     string   `json:"error"`
+		Body      string   `json:"body"`
+		Truncated bool     `json:"bodyTruncated"`
+	} `json:"results"`
+	Attempts int `json:"attempts"`
+}
+
+// decodeProbe parses probe -o json output.
+func decodeProbe(t *testing.T, stdout string) probeReport {
+	t.Helper()
+	var rep probeReport
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("probe -o json is not the documented record: %v\n%s", err, stdout)
+	}
+	return rep
+}
+
+// saUser is the user name the API server gives a service account.
+func saUser(ns, sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
+
+// writeTokenFile writes token to a file of its own and returns the path.
+func writeTokenFile(t *testing.T, token string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// closedServer returns an https URL on loopback where nothing listens.
+func closedServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "https://" + addr
+}
+
+// otherCAKubeconfig is a kubeconfig for the local control plane whose
+// cluster names a CA that did not sign its serving certificate.
+func otherCAKubeconfig(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(42),
+		Subject:               pkix.Name{CommonName: "not-the-cluster-ca"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := adminConfig(t)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: env.cp.Server, CertificateAuthorityData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: admin.CertData, ClientKeyData: admin.KeyData}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin", Namespace: "default"}
+	cfg.CurrentContext = "local"
+	return writeKubeconfig(t, cfg)
+}
+
+// fakeAPIServer is a plain-http stand-in for faults the real API server
+// cannot produce (plain http, no answer). It records the Authorization
+// headers it receives.
+type fakeAPIServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	auths []string
+}
+
+// newFakeAPIServer answers like an API server that accepts any token, or
+// never answers when hang is true (until the test ends).
+func newFakeAPIServer(t *testing.T, hang bool) *fakeAPIServer {
+	t.Helper()
+	done := make(chan struct{})
+	f := &fakeAPIServer{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.auths = append(f.auths, r.Header.Get("Authorization"))
+		f.mu.Unlock()
+		if hang {
+			select {
+			case <-r.Context().Done():
+			case <-done:
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"kind":"SelfSubjectReview","apiVersion":"authentication.k8s.io/v1","status":{"userInfo":{"username":"fake-user"}}}`)
+			return
+		}
+		fmt.Fprint(w, `{"kind":"APIVersions","versions":["v1"]}`)
+	}))
+	t.Cleanup(func() {
+		close(done)
+		f.Close()
+	})
+	return f
+}
+
+// received returns the Authorization headers the server got, in order.
+func (f *fakeAPIServer) received() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string{}, f.auths...)
+}
+
+// createRoleAndBinding is bindRole for use from another goroutine: it
+// returns its error instead of failing the test.
+func createRoleAndBinding(ctx context.Context, t *testing.T, ns, sa string, rule rbacv1.PolicyRule) error {
+	client := adminClient(t)
+	name := sa + "-" + randomSuffix()
+	if _, err := client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{rule}}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating Role: %w", err)
+	}
+	_, err := client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("creating RoleBinding: %w", err)
+	}
+	return nil
+}
+
+// hostIPv4 returns a global unicast IPv4 address of this machine that is
+// not loopback, or "" when there is none. The API server's service proxy
+// refuses loopback and link-local endpoints, but dials such an address.
+func hostIPv4() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		ipNet, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip := ipNet.IP.To4()
+		if ip != nil && ip.IsGlobalUnicast() && !ip.IsLoopback() {
+			return ip.String()
+		}
+	}
+	return ""
+}
+
+// interruptedRun runs `kubectl access ARGS...` with the admin kubeconfig,
+// sends SIGINT after delay, and returns the exit code and stderr. kubectl
+// execs the plugin in its own process, so the signal reaches the plugin.
+func interruptedRun(t *testing.T, delay time.Duration, args ...string) (int, string, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(env.binDir, "kubectl"), append([]string{"access"}, args...)...)
+	home := t.TempDir()
+	cmd.Env = []string{
+		"PATH=" + env.binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + home,
+		"KUBECONFIG=" + env.cp.AdminKubeconfig,
+		"KUBECACHEDIR=" + filepath.Join(home, "cache"),
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(delay)
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	elapsed := time.Since(start)
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) {
+		t.Fatalf("probe did not fail after SIGINT: %v\n%s", err, stderr.String())
+	}
+	return exitErr.ExitCode(), stderr.String(), elapsed
+}
