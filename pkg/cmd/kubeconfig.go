@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -12,7 +14,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/kubectl/pkg/util/templates"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
@@ -102,6 +106,8 @@ type KubeconfigOptions struct {
 	allowInsecureHTTP bool
 	// serviceAccount is the SERVICEACCOUNT argument, "" when not given.
 	serviceAccount string
+	// output is the format printed on stdout: yaml or json.
+	output string
 
 	genericiooptions.IOStreams
 }
@@ -137,6 +143,7 @@ func (o *KubeconfigOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.setCurrent, "set-current", false, "If true, with --merge, also make the new context the current one.")
 	fs.StringVar(&o.contextName, "context-name", "", "Name of the cluster, user and context of the kubeconfig. Default: NAMESPACE:SERVICEACCOUNT@CLUSTER.")
 	fs.BoolVar(&o.allowInsecureHTTP, "allow-insecure-http", false, "If true, allow a kubeconfig for a plain http:// server, which would send the token in clear.")
+	fs.StringVarP(&o.output, "output", "o", "yaml", "Format of the kubeconfig printed on stdout. One of: (yaml, json).")
 }
 
 // Complete fills the options from the arguments.
@@ -153,6 +160,10 @@ func (o *KubeconfigOptions) Complete(args []string) error {
 // Validate checks the flags before anything is read or sent.
 func (o *KubeconfigOptions) Validate(cmd *cobra.Command) error {
 	switch {
+	case o.output != "yaml" && o.output != "json":
+		return exitcode.Usagef("--output must be one of yaml, json (got %q)", o.output)
+	case cmd.Flags().Changed("output") && (o.merge || o.outputFile != ""):
+		return exitcode.Usagef("--output formats the kubeconfig printed on stdout; it cannot be used with --output-file or --merge, which write YAML")
 	case o.merge && o.outputFile != "":
 		return exitcode.Usagef("--merge writes into the active kubeconfig; it cannot be used with --output-file")
 	case cmd.Flags().Changed("output-file") && o.outputFile == "":
@@ -251,16 +262,32 @@ func (o *KubeconfigOptions) Run(cmd *cobra.Command) error {
 		}
 		fmt.Fprintf(o.ErrOut, "Added context %q for service account %s/%s, with a cluster and a user of the same name, to %s; %s.\n", name, cred.Namespace, cred.ServiceAccount, file, how)
 	default:
-		data, err := clientcmd.Write(*cfg)
-		if err != nil {
-			return err
-		}
-		if _, err := o.Out.Write(data); err != nil {
+		if err := o.print(cfg); err != nil {
 			return err
 		}
 	}
 	o.printNotes(cred, caller)
 	return nil
+}
+
+// print writes cfg to stdout as YAML (as in a kubeconfig file) or JSON.
+func (o *KubeconfigOptions) print(cfg *clientcmdapi.Config) error {
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		if data, err = yaml.YAMLToJSON(data); err != nil {
+			return err
+		}
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, data, "", "    "); err != nil {
+			return err
+		}
+		data = append(indented.Bytes(), '\n')
+	}
+	_, err = o.Out.Write(data)
+	return err
 }
 
 // printNotes says on stderr how long the kubeconfig will work and what it

@@ -99,6 +99,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdToken(configFlags, streams),
 		NewCmdProbe(configFlags, streams),
 		NewCmdKubeconfig(configFlags, streams),
+		NewCmdWhoami(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	return cmd

@@ -87,3 +87,38 @@ func TestHelpReadsKubectlAccess(t *testing.T) {
 		t.Errorf("token --help (exit %d) does not read as kubectl access or lacks the Secret choice rule:\n%s", code, stdout)
 	}
 }
+
+func TestTokenFileClaims(t *testing.T) {
+	var out, errOut bytes.Buffer
+	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YnVpbGQ6Y2kifQ.c2ln"
+	streams := genericiooptions.IOStreams{In: strings.NewReader(jwt + "\n"), Out: &out, ErrOut: &errOut}
+	t.Setenv("KUBECONFIG", t.TempDir()+"/missing")
+	if code := Execute([]string{"token", "--token-file", "-", "--claims"}, streams); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"sub": "system:serviceaccount:build:ci"`) {
+		t.Errorf("claims = %s", out.String())
+	}
+
+	out.Reset()
+	errOut.Reset()
+	streams.In = strings.NewReader("static-token-abc\n")
+	if code := Execute([]string{"token", "--token-file", "-", "--claims"}, streams); code != exitcode.Error {
+		t.Errorf("non-JWT --claims: exit %d, want %d", code, exitcode.Error)
+	}
+	if msg := errOut.String(); !strings.Contains(msg, "not a JWT") || strings.Contains(msg, "static-token-abc") {
+		t.Errorf("non-JWT --claims: stderr %q, want a clear error without the token", msg)
+	}
+}
+
+func TestTokenFileConflicts(t *testing.T) {
+	for _, args := range [][]string{
+		{"token", "ci", "--token-file", "-"},
+		{"token", "--token-file", "-", "--source=secret"},
+		{"token", "--token-file="},
+	} {
+		if _, stderr, code := execute(t, args...); code != exitcode.Usage || !strings.Contains(stderr, "--token-file") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error naming --token-file", args, code, stderr)
+		}
+	}
+}

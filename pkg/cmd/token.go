@@ -65,6 +65,9 @@ var (
 		# Show the token's claims (not signature-verified)
 		kubectl access token ci --claims
 
+		# Decode a token you already have, read from stdin
+		kubectl access token --token-file - --claims < token
+
 		# Serve as a kubeconfig exec credential plugin
 		kubectl access token ci -n build -o exec-credential`)
 )
@@ -96,6 +99,11 @@ type TokenOptions struct {
 	claims bool
 	// serviceAccount is the SERVICEACCOUNT argument, "" when not given.
 	serviceAccount string
+	// tokenFile names a file (or - for stdin) holding a token to describe
+	// instead of obtaining one.
+	tokenFile string
+	// changedTokenFlag is the first token flag given on the command line.
+	changedTokenFlag string
 
 	genericiooptions.IOStreams
 }
@@ -110,7 +118,7 @@ func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericioop
 		Example: tokenExample,
 		Args:    maxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
+			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -123,13 +131,23 @@ func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericioop
 	cmd.Flag("source").Usage = "Where the token comes from: auto (a legacy token Secret when one is usable, else the TokenRequest API), secret (the documented flow), request (the TokenRequest API) or mounted (the pod's own token)."
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml, exec-credential). Default: the token alone.")
 	cmd.Flags().BoolVar(&o.claims, "claims", false, "If true, print the token's decoded JWT header and claims (not signature-verified) as JSON instead of the token.")
+	cmd.Flags().StringVar(&o.tokenFile, "token-file", "", "Describe the token in this file (- for stdin) instead of obtaining one: with --claims or -o, inspect a token you already have.")
 	return cmd
 }
 
 // Complete fills the options from the arguments.
-func (o *TokenOptions) Complete(args []string) error {
+func (o *TokenOptions) Complete(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		o.serviceAccount = args[0]
+	}
+	for _, name := range tokenFlagNames {
+		if cmd.Flags().Changed(name) {
+			o.changedTokenFlag = name
+			break
+		}
+	}
+	if cmd.Flags().Changed("token-file") && o.tokenFile == "" {
+		return exitcode.Usagef("--token-file must name a file, or - for stdin")
 	}
 	return nil
 }
@@ -143,6 +161,15 @@ func (o *TokenOptions) Validate() error {
 	}
 	if o.claims && o.output == "exec-credential" {
 		return exitcode.Usagef("--claims cannot be used with --output=exec-credential")
+	}
+	if o.tokenFile != "" {
+		switch {
+		case o.serviceAccount != "":
+			return exitcode.Usagef("--token-file gives the token; it cannot be used with a SERVICEACCOUNT argument (%q)", o.serviceAccount)
+		case o.changedTokenFlag != "":
+			return exitcode.Usagef("--%s obtains a service account token; it cannot be used with --token-file", o.changedTokenFlag)
+		}
+		return nil
 	}
 	if o.source == string(credential.SourceMounted) {
 		if o.serviceAccount != "" {
@@ -190,6 +217,13 @@ func (o *TokenOptions) Run(cmd *cobra.Command) error {
 }
 
 func (o *TokenOptions) credential(cmd *cobra.Command) (*credential.Credential, error) {
+	if o.tokenFile != "" {
+		token, err := credential.ReadToken(o.tokenFile, o.In)
+		if err != nil {
+			return nil, exitcode.WithCode(exitcode.Usage, err)
+		}
+		return credential.FromToken(token), nil
+	}
 	mounted := o.source == string(credential.SourceMounted) ||
 		(o.source == string(credential.SourceAuto) && o.serviceAccount == "" && !o.createSecret && inPod(o.configFlags))
 	if mounted {

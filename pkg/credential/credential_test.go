@@ -470,3 +470,20 @@ func TestCreateSecretDeletedWhileWaiting(t *testing.T) {
 		t.Errorf("took %s: the deletion should end the wait at once", elapsed)
 	}
 }
+
+func TestCreateSecretInterruptedCleansUp(t *testing.T) {
+	client := newFake(serviceAccount("ci", "1"))
+	ctx, cancel := context.WithCancel(context.Background())
+	client.PrependReactor("create", "secrets", func(clienttesting.Action) (bool, runtime.Object, error) {
+		time.AfterFunc(100*time.Millisecond, cancel) // Ctrl-C while waiting
+		return false, nil, nil
+	})
+	_, err := (&Getter{Client: client.CoreV1()}).Get(ctx, Request{Namespace: ns, ServiceAccount: "ci", Source: SourceSecret, CreateSecret: true, WaitTimeout: time.Minute})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+	list, _ := client.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
+	if len(list.Items) != 0 {
+		t.Errorf("an interrupted run left its Secret behind: %v", list.Items[0].Name)
+	}
+}

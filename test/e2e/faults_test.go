@@ -18,6 +18,8 @@ var faultCommands = [][]string{
 	{"token", "default", "-n", "default"},
 	{"probe", "default", "-n", "default"},
 	{"kubeconfig", "default", "-n", "default"},
+	{"whoami", "default", "-n", "default"},
+	{"whoami", "default", "-A"},
 }
 
 // adminKubeconfigWith returns a copy of the admin kubeconfig changed by edit.
@@ -55,6 +57,11 @@ func hangingServer(t *testing.T) (url string, caPEM []byte) {
 		}
 	}))
 	t.Cleanup(func() { close(release); srv.Close() })
+	return srvCA(srv)
+}
+
+// srvCA returns the URL of a TLS test server and the PEM of its certificate.
+func srvCA(srv *httptest.Server) (url string, caPEM []byte) {
 	return srv.URL, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 }
 

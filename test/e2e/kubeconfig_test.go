@@ -594,3 +594,18 @@ func TestKubeconfigNeverLogged(t *testing.T) {
 	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--merge", "--source=secret").withKubeconfig(kc).expectExit(1, "--force")
 	assertNoSecretLeak(t, "stderr of a refused kubeconfig --merge -v=10", res.stderr, token)
 }
+
+// TestKubeconfigJSON: -o json prints the same kubeconfig as JSON, which
+// kubectl reads like the YAML one.
+func TestKubeconfigJSON(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "json")
+	res := access(t, "kubeconfig", "json", "-n", ns, "-o", "json").runOK()
+	if !strings.HasPrefix(res.stdout, "{") {
+		t.Fatalf("-o json did not print JSON:\n%s", res.stdout)
+	}
+	path := saveTo(t, "json.kubeconfig", []byte(res.stdout))
+	if got, want := whoamiWith(t, path), "system:serviceaccount:"+ns+":json"; got != want {
+		t.Errorf("kubectl auth whoami with the JSON kubeconfig = %q, want %q", got, want)
+	}
+}

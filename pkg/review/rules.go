@@ -1,0 +1,214 @@
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
+
+	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+)
+
+// DefaultConcurrency is how many SelfSubjectRulesReviews are in flight at
+// once when Reviewer.Concurrency is not set.
+const DefaultConcurrency = 16
+
+// NamespaceResult is what the SelfSubjectRulesReview of one namespace said,
+// or why there is no answer.
+type NamespaceResult struct {
+	// Namespace is the namespace reviewed.
+	Namespace string
+	// ResourceRules and NonResourceRules are the rules the server listed,
+	// sorted.
+	ResourceRules    []authorizationv1.ResourceRule
+	NonResourceRules []authorizationv1.NonResourceRule
+	// Incomplete is true when the server could not list every rule (for
+	// example with a webhook authorizer): a missing rule is then no proof
+	// that the access is denied.
+	Incomplete bool
+	// EvaluationError is the server's reason for Incomplete.
+	EvaluationError string
+	// Err is why the namespace was not reviewed; nil when it was.
+	Err error
+}
+
+// NotReviewedError marks a namespace that was never reviewed, or whose
+// review was abandoned, because the run stopped after a failure that every
+// other namespace would repeat (the server unreachable, the token rejected,
+// the review forbidden).
+type NotReviewedError struct {
+	// Cause is the failure that stopped the run.
+	Cause error
+}
+
+// Error says the namespace was not reviewed, and why the run stopped.
+func (e *NotReviewedError) Error() string {
+	return "not reviewed: the run stopped after " + e.Cause.Error()
+}
+
+// Unwrap returns the cause, so the namespace gets the cause's exit code.
+func (e *NotReviewedError) Unwrap() error { return e.Cause }
+
+// stopError is the cancellation cause of a run stopped by one namespace.
+type stopError struct {
+	namespace string
+	err       error
+}
+
+func (e *stopError) Error() string {
+	return fmt.Sprintf("namespace %q failed: %v", e.namespace, e.err)
+}
+
+func (e *stopError) Unwrap() error { return e.err }
+
+// Reviewer sends SelfSubjectRulesReviews, one per namespace, with a bounded
+// number in flight.
+type Reviewer struct {
+	// Client sends the reviews; it must authenticate as the subject alone,
+	// and its rate limiter should allow Concurrency requests at once.
+	Client authorizationv1client.SelfSubjectRulesReviewsGetter
+	// Concurrency bounds the reviews in flight; DefaultConcurrency if < 1.
+	Concurrency int
+	// Timeout bounds each review, its retries of 429 answers included;
+	// 0 means no bound besides the context's.
+	Timeout time.Duration
+}
+
+// Review reviews every namespace and returns one result per namespace, in
+// the order given; a failure of one is recorded in its result, never
+// dropped. A failure every other namespace would repeat (unreachable server,
+// TLS failure, 401, 403) stops the run: the namespaces not yet answered get a
+// NotReviewedError, and results already in are kept. The error is non-nil
+// only when ctx ends (e.g. on SIGINT); the results are returned even then.
+func (r *Reviewer) Review(ctx context.Context, namespaces []string) ([]NamespaceResult, error) {
+	limit := r.Concurrency
+	if limit < 1 {
+		limit = DefaultConcurrency
+	}
+	run, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+
+	results := make([]NamespaceResult, len(namespaces))
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for i, ns := range namespaces {
+		results[i].Namespace = ns
+		if run.Err() != nil {
+			results[i].Err = notReviewed(ctx, run)
+			continue
+		}
+		g.Go(func() error {
+			if run.Err() != nil {
+				results[i].Err = notReviewed(ctx, run)
+				return nil
+			}
+			res := r.reviewOne(run, ns)
+			switch {
+			case res.Err == nil:
+			case run.Err() != nil:
+				// Abandoned because another namespace stopped the run,
+				// or because ctx ended.
+				res.Err = notReviewed(ctx, run)
+			case stopsRun(res.Err):
+				stop(&stopError{namespace: ns, err: res.Err})
+			}
+			results[i] = res
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines record their errors in results
+	return results, ctx.Err()
+}
+
+// reviewOne sends the SelfSubjectRulesReview of one namespace.
+func (r *Reviewer) reviewOne(ctx context.Context, ns string) NamespaceResult {
+	res := NamespaceResult{Namespace: ns}
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+	}
+	review, err := r.Client.SelfSubjectRulesReviews().Create(ctx, &authorizationv1.SelfSubjectRulesReview{
+		Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: ns},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		res.Err = classify(ctx, err, r.Timeout)
+		return res
+	}
+	res.ResourceRules = sortedResourceRules(review.Status.ResourceRules)
+	res.NonResourceRules = sortedNonResourceRules(review.Status.NonResourceRules)
+	res.Incomplete = review.Status.Incomplete
+	res.EvaluationError = review.Status.EvaluationError
+	return res
+}
+
+// classify gives errors that mean the server went away the exit code for
+// an unreachable server, and says when the per-review deadline passed.
+func classify(ctx context.Context, err error, timeout time.Duration) error {
+	switch {
+	case timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return exitcode.WithCode(exitcode.Unreachable, fmt.Errorf("no answer within %s (--request-timeout): %w", timeout, err))
+	case ctx.Err() != nil:
+		return err
+	case utilnet.IsProbableEOF(err), utilnet.IsConnectionReset(err), utilnet.IsHTTP2ConnectionLost(err):
+		// The server closed the connection mid-request, e.g. it stopped.
+		return exitcode.WithCode(exitcode.Unreachable, fmt.Errorf("the server closed the connection: %w", err))
+	}
+	return err
+}
+
+// notReviewed is the error of a namespace the run gave up on: ctx's error
+// when ctx itself ended, else the failure that stopped the run.
+func notReviewed(ctx, run context.Context) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return &NotReviewedError{Cause: context.Cause(run)}
+}
+
+// stopsRun reports whether err would repeat for every namespace: the
+// server cannot be reached or verified, the token is rejected, or creating
+// SelfSubjectRulesReviews (a cluster-wide permission) is forbidden.
+func stopsRun(err error) bool {
+	switch exitcode.Code(err) {
+	case exitcode.Unreachable, exitcode.TLS, exitcode.Unauthorized, exitcode.Forbidden:
+		return true
+	}
+	return false
+}
+
+// ruleKey orders rules deterministically: the server lists them in the
+// order it meets bindings, which is not stable.
+func ruleKey(parts ...[]string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(strings.Join(p, ","))
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+func sortedResourceRules(rules []authorizationv1.ResourceRule) []authorizationv1.ResourceRule {
+	out := append([]authorizationv1.ResourceRule{}, rules...)
+	sort.SliceStable(out, func(i, j int) bool {
+		return ruleKey(out[i].APIGroups, out[i].Resources, out[i].ResourceNames, out[i].Verbs) <
+			ruleKey(out[j].APIGroups, out[j].Resources, out[j].ResourceNames, out[j].Verbs)
+	})
+	return out
+}
+
+func sortedNonResourceRules(rules []authorizationv1.NonResourceRule) []authorizationv1.NonResourceRule {
+	out := append([]authorizationv1.NonResourceRule{}, rules...)
+	sort.SliceStable(out, func(i, j int) bool {
+		return ruleKey(out[i].NonResourceURLs, out[i].Verbs) < ruleKey(out[j].NonResourceURLs, out[j].Verbs)
+	})
+	return out
+}

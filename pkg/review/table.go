@@ -1,0 +1,233 @@
+package review
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/kubectl-access/kubectl-access/pkg/risk"
+)
+
+// Row is one line of the compacted rules: verbs on one resource (with the
+// same resource names) or on one non-resource URL, holding in the same
+// namespaces.
+type Row struct {
+	// APIGroup and Resource name the resource ("" and "pods", "apps" and
+	// "deployments", "*" and "*"); Resource is empty for a non-resource row.
+	APIGroup string
+	Resource string
+	// NonResourceURL is set for a non-resource row.
+	NonResourceURL string
+	// ResourceNames limits the row to these names; empty means all names.
+	ResourceNames []string
+	// Verbs are the verbs allowed, sorted.
+	Verbs []string
+	// Namespaces are the reviewed namespaces where the row holds, sorted.
+	Namespaces []string
+}
+
+// Rule returns the row as an RBAC rule.
+func (r Row) Rule() rbacv1.PolicyRule {
+	if r.Resource == "" {
+		return rbacv1.PolicyRule{NonResourceURLs: []string{r.NonResourceURL}, Verbs: r.Verbs}
+	}
+	return rbacv1.PolicyRule{APIGroups: []string{r.APIGroup}, Resources: []string{r.Resource}, ResourceNames: r.ResourceNames, Verbs: r.Verbs}
+}
+
+// ResourceString names the resource the way kubectl auth can-i --list does:
+// "pods", "deployments.apps", "*.*"; empty for a non-resource row.
+func (r Row) ResourceString() string {
+	if r.Resource == "" || r.APIGroup == "" {
+		return r.Resource
+	}
+	return r.Resource + "." + r.APIGroup
+}
+
+// Table is the compacted rules of every namespace reviewed.
+type Table struct {
+	// Rows are sorted: resources by name, then non-resource URLs.
+	Rows []Row
+	// Reviewed are the namespaces whose review succeeded, sorted.
+	Reviewed []string
+}
+
+// atom is one verb on one resource name of one resource, or one verb on one
+// non-resource URL: what RBAC rules are unions of.
+type atom struct {
+	group, resource, name, url, verb string
+}
+
+// Compact breaks every rule of every reviewed namespace down to single verbs
+// on single resources, finds the namespaces where each holds, and joins
+// them again into rows: the verbs of a resource that hold in the same
+// namespaces share a row, and so do resource names with the same verbs and
+// namespaces. Namespaces that failed are left out.
+func Compact(results []NamespaceResult) Table {
+	where := map[atom]map[string]bool{}
+	add := func(a atom, ns string) {
+		if where[a] == nil {
+			where[a] = map[string]bool{}
+		}
+		where[a][ns] = true
+	}
+	var t Table
+	for _, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		t.Reviewed = append(t.Reviewed, res.Namespace)
+		for _, rule := range res.ResourceRules {
+			names := rule.ResourceNames
+			if len(names) == 0 {
+				names = []string{""}
+			}
+			for _, g := range rule.APIGroups {
+				for _, r := range rule.Resources {
+					for _, n := range names {
+						for _, v := range rule.Verbs {
+							add(atom{group: g, resource: r, name: n, verb: v}, res.Namespace)
+						}
+					}
+				}
+			}
+		}
+		for _, rule := range res.NonResourceRules {
+			for _, u := range rule.NonResourceURLs {
+				for _, v := range rule.Verbs {
+					add(atom{url: u, verb: v}, res.Namespace)
+				}
+			}
+		}
+	}
+	sort.Strings(t.Reviewed)
+
+	// Verbs of one resource name holding in the same namespaces.
+	type nameKey struct {
+		group, resource, name, url, namespaces string
+	}
+	verbs := map[nameKey][]string{}
+	for a, nss := range where {
+		k := nameKey{a.group, a.resource, a.name, a.url, strings.Join(sortedKeys(nss), ",")}
+		verbs[k] = append(verbs[k], a.verb)
+	}
+	// Resource names with the same verbs and namespaces.
+	type rowKey struct {
+		group, resource, url, verbs, namespaces string
+		named                                   bool
+	}
+	rows := map[rowKey]*Row{}
+	for k, vs := range verbs {
+		sort.Strings(vs)
+		rk := rowKey{k.group, k.resource, k.url, strings.Join(vs, ","), k.namespaces, k.name != ""}
+		row := rows[rk]
+		if row == nil {
+			row = &Row{APIGroup: k.group, Resource: k.resource, NonResourceURL: k.url, Verbs: vs, Namespaces: strings.Split(k.namespaces, ",")}
+			rows[rk] = row
+		}
+		if k.name != "" {
+			row.ResourceNames = append(row.ResourceNames, k.name)
+		}
+	}
+	for _, row := range rows {
+		sort.Strings(row.ResourceNames)
+		t.Rows = append(t.Rows, *row)
+	}
+	sort.Slice(t.Rows, func(i, j int) bool { return rowLess(t.Rows[i], t.Rows[j]) })
+	return t
+}
+
+// rowLess orders resource rows before non-resource rows, then by name,
+// resource names, verbs and namespaces.
+func rowLess(a, b Row) bool {
+	if (a.Resource == "") != (b.Resource == "") {
+		return a.Resource != ""
+	}
+	ka := []string{a.ResourceString(), a.NonResourceURL, strings.Join(a.ResourceNames, ","), strings.Join(a.Verbs, ","), strings.Join(a.Namespaces, ",")}
+	kb := []string{b.ResourceString(), b.NonResourceURL, strings.Join(b.ResourceNames, ","), strings.Join(b.Verbs, ","), strings.Join(b.Namespaces, ",")}
+	for i := range ka {
+		if ka[i] != kb[i] {
+			return ka[i] < kb[i]
+		}
+	}
+	return false
+}
+
+// maxListed is how many namespaces Where names before it abbreviates.
+const maxListed = 8
+
+// Where says in words where row holds: the namespace when only one was
+// reviewed, "all N reviewed namespaces", the list of namespaces, or, when
+// that is shorter, "all N reviewed namespaces except ...". Long lists are
+// cut; the structured output always has them all.
+func (t Table) Where(row Row) string {
+	n := len(t.Reviewed)
+	switch {
+	case len(row.Namespaces) == n && n == 1:
+		return row.Namespaces[0]
+	case len(row.Namespaces) == n:
+		return fmt.Sprintf("all %d reviewed namespaces", n)
+	}
+	if len(row.Namespaces) > maxListed {
+		in := map[string]bool{}
+		for _, ns := range row.Namespaces {
+			in[ns] = true
+		}
+		var except []string
+		for _, ns := range t.Reviewed {
+			if !in[ns] {
+				except = append(except, ns)
+			}
+		}
+		if len(except) <= maxListed {
+			return fmt.Sprintf("all %d reviewed namespaces except %s", n, strings.Join(except, ", "))
+		}
+		return fmt.Sprintf("%s and %d more", strings.Join(row.Namespaces[:maxListed], ", "), len(row.Namespaces)-maxListed)
+	}
+	return strings.Join(row.Namespaces, ", ")
+}
+
+// Risk is a rule of a namespace that fails a risk check.
+type Risk struct {
+	// Namespace is where the rule holds.
+	Namespace string
+	// Rule is the rule as the server listed it.
+	Rule rbacv1.PolicyRule
+	// Finding is the check it fails and why that is dangerous.
+	Finding risk.Finding
+}
+
+// Risks assesses every rule of every reviewed namespace, in namespace order
+// then rule order.
+func Risks(results []NamespaceResult) []Risk {
+	var out []Risk
+	for _, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		for _, r := range res.ResourceRules {
+			rule := rbacv1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames, Verbs: r.Verbs}
+			for _, f := range risk.Assess(rule) {
+				out = append(out, Risk{Namespace: res.Namespace, Rule: rule, Finding: f})
+			}
+		}
+		for _, r := range res.NonResourceRules {
+			rule := rbacv1.PolicyRule{NonResourceURLs: r.NonResourceURLs, Verbs: r.Verbs}
+			for _, f := range risk.Assess(rule) {
+				out = append(out, Risk{Namespace: res.Namespace, Rule: rule, Finding: f})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Namespace < out[j].Namespace })
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// hygieneCommands are run by TestNoTokenInDiagnostics, each as the
+// arguments after "kubectl access", with SA and NS standing for the service
+// account and namespace of the test, TOKENFILE for a file holding its token.
+var hygieneCommands = []struct {
+	args []string
+	// tokenOnStdout is true where printing the token is the command's job.
+	tokenOnStdout bool
+}{
+	{args: []string{"token", "SA", "-n", "NS"}, tokenOnStdout: true},
+	{args: []string{"token", "SA", "-n", "NS", "-o", "yaml"}, tokenOnStdout: true},
+	{args: []string{"token", "SA", "-n", "NS", "--claims"}},
+	{args: []string{"probe", "SA", "-n", "NS", "--path", "/api", "--path", "/api/v1/namespaces/kube-system/secrets", "--body"}},
+	{args: []string{"probe", "--token-file", "TOKENFILE", "-n", "NS", "-o", "json"}},
+	{args: []string{"kubeconfig", "SA", "-n", "NS"}, tokenOnStdout: true},
+	{args: []string{"whoami", "SA", "-n", "NS"}},
+	{args: []string{"whoami", "--token-file", "TOKENFILE", "-A", "-o", "yaml"}},
+}
+
+// TestNoTokenInDiagnostics runs every command at the highest verbosity the
+// plugin accepts (-v=10 is lowered to 7) and checks that neither the token
+// nor its base64 form appears on stderr, nor on stdout where the command's
+// job is not to print it.
+func TestNoTokenInDiagnostics(t *testing.T) {
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "hygiene")
+	secret := createTokenSecret(t, ns, "hygiene", "hygiene-token")
+	token := string(secret.Data[corev1.ServiceAccountTokenKey])
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	replacer := strings.NewReplacer("SA", "hygiene", "NS", ns, "TOKENFILE", tokenFile)
+
+	for _, c := range hygieneCommands {
+		args := make([]string, 0, len(c.args)+1)
+		for _, a := range c.args {
+			args = append(args, replacer.Replace(a))
+		}
+		args = append(args, "-v=10")
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			res := access(t, args...).run()
+			if !strings.Contains(res.stderr, `"Request" verb=`) {
+				t.Fatalf("no request logged at -v=10 (exit %d): the check would prove nothing\n%s", res.code, res.stderr)
+			}
+			assertNoSecretLeak(t, "stderr", res.stderr, token)
+			if !c.tokenOnStdout {
+				assertNoSecretLeak(t, "stdout", res.stdout, token)
+			} else if !strings.Contains(res.stdout, token) {
+				t.Errorf("stdout does not hold the token it should print")
+			}
+		})
+	}
+}
