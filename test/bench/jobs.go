@@ -275,7 +275,7 @@ func (b *benchmarks) namespaces(ctx context.Context) error {
 		}
 		// The namespace list, the identity review, one rules review each.
 		floor := 1 + 1 + len(names)
-		all := b.plugin(nameWhoamiAll, floor, nil, "whoami", "--token-file", b.c.readerTokenFile, "-A")
+		all := b.plugin(nameWhoamiAll, floor, contains1("system:serviceaccount:"+benchNS+":"+readerSA), "whoami", "--token-file", b.c.readerTokenFile, "-A")
 		all.Timeout = 5 * time.Minute
 		floorProg := variant{
 			Name:  nameFloor,

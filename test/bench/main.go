@@ -44,7 +44,7 @@
 //	-loop-pairs LIST     rounds against the kubectl loop, one per -n entry (5,3)
 //	-startup-pairs N     rounds for the start-up job (30)
 //	-concurrency N       floor concurrency; 0 reads the plugin's default from whoami --help
-//	-qps Q, -burst B     floor client QPS and burst; 0 copies the plugin's, max(50, 4×concurrency)
+//	-qps Q, -burst B     floor client QPS and burst; 0 copies the plugin's, max(100, 25×concurrency)
 //	-floor FILE          a prebuilt floor binary (default: built into a temporary directory)
 //	-only LIST           run only these jobs: startup,token,probe,whoami,namespaces
 //	-out FILE            where to write the report; "" prints it only
@@ -92,9 +92,9 @@ type options struct {
 
 // pluginQPS is the client rate limit whoami sets for its fan-out of
 // reviews (fanOutConfig in pkg/cmd/whoami.go): QPS and burst both
-// max(50, 4×concurrency). The floor copies it unless -qps or -burst say
-// otherwise.
-func pluginQPS(concurrency int) int { return max(50, 4*concurrency) }
+// max(100, 25×concurrency). The floor copies it unless -qps or -burst say
+// otherwise; TestPluginQPSMatchesWhoami notices when whoami changes it.
+func pluginQPS(concurrency int) int { return max(100, 25*concurrency) }
 
 // allJobs are the names -only accepts.
 const allJobs = "startup,token,probe,whoami,namespaces"
@@ -110,8 +110,8 @@ func parseFlags(args []string) (*options, error) {
 	loopList := fs.String("loop-pairs", "5,3", "rounds against the kubectl loop, one per -n entry (the last repeats)")
 	fs.IntVar(&o.startupPairs, "startup-pairs", 30, "rounds for the start-up job")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "floor concurrency; 0 reads the plugin's default from `kubectl-access whoami --help`")
-	fs.Float64Var(&o.qps, "qps", 0, "floor client QPS; 0 is the plugin's, max(50, 4×concurrency)")
-	fs.IntVar(&o.burst, "burst", 0, "floor client burst; 0 is the plugin's, max(50, 4×concurrency)")
+	fs.Float64Var(&o.qps, "qps", 0, "floor client QPS; 0 is the plugin's, max(100, 25×concurrency)")
+	fs.IntVar(&o.burst, "burst", 0, "floor client burst; 0 is the plugin's, max(100, 25×concurrency)")
 	onlyList := fs.String("only", allJobs, "jobs to run, comma-separated: "+allJobs)
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "file the Markdown report is written to; empty prints it only")
 	if err := fs.Parse(args); err != nil {

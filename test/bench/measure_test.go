@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -23,5 +24,25 @@ func TestLookPathUsesTheCommandsPath(t *testing.T) {
 	}
 	if got, _ := lookPath("./bin/x", env); got != "./bin/x" {
 		t.Errorf("lookPath changed a path: %q", got)
+	}
+}
+
+// TestPluginQPSMatchesWhoami guards the copy of whoami's client settings
+// the floor uses: the floor is only a floor with the same rate limit.
+func TestPluginQPSMatchesWhoami(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "pkg", "cmd", "whoami.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"qps := max(100, 25*concurrency)", "cfg.QPS = float32(qps)", "cfg.Burst = qps"} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("pkg/cmd/whoami.go no longer has %q: update pluginQPS in test/bench/main.go to whoami's client settings", want)
+		}
+	}
+	if got := pluginQPS(16); got != 400 {
+		t.Errorf("pluginQPS(16) = %d, want 400", got)
+	}
+	if got := pluginQPS(1); got != 100 {
+		t.Errorf("pluginQPS(1) = %d, want 100", got)
 	}
 }

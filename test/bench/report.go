@@ -183,6 +183,11 @@ func (r *report) find(id string) *comparison {
 // target is one line of the targets table.
 type target struct {
 	name, wanted, measured, result string
+	// budget is the longest the faster command could take to meet a speed
+	// target, and requests how many requests it sent; 0 when not a speed
+	// target or not measured.
+	budget   time.Duration
+	requests int
 }
 
 // notMeasured explains why c (which may be nil) gave no number.
@@ -211,6 +216,8 @@ func (r *report) speedTarget(name, id, slow, fast string, want float64) target {
 	t.measured = fmt.Sprintf("%s (%s vs %s; median of pair ratios %s)",
 		fmtRatio(rt.OfMedians), fmtDur(summarize(c.walls(c.index(slow))).Median), fmtDur(summarize(c.walls(c.index(fast))).Median), fmtRatio(rt.MedianOfRatios))
 	t.result = verdict(rt.OfMedians >= want)
+	t.budget = time.Duration(float64(summarize(c.walls(c.index(slow))).Median) / want)
+	t.requests = countRequests(c.Requests[c.index(fast)])
 	return t
 }
 
@@ -493,9 +500,18 @@ func (r *report) notes() []string {
 			fmtDur(summarize(c.walls(request)).Median), fmtDur(summarize(c.walls(create)).Median), fmtRatio(rt.OfMedians)))
 	}
 	for _, t := range r.targets() {
-		if t.result == resultMiss {
-			notes = append(notes, "Missed: "+t.name+" — "+t.measured+".")
+		if t.result != resultMiss {
+			continue
 		}
+		note := "Missed: " + t.name + " — " + t.measured + "."
+		if t.budget > 0 {
+			note += fmt.Sprintf(" Meeting it needs the command to finish within %s; it sent %d request(s), one after another", fmtDur(t.budget), t.requests)
+			if c := r.find("startup"); c != nil && c.measured() {
+				note += fmt.Sprintf(", after a process start-up of about %s (kubectl-access version)", fmtDur(summarize(c.walls(c.index(nameVersion))).Median))
+			}
+			note += "."
+		}
+		notes = append(notes, note)
 	}
 	return notes
 }
