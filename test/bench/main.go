@@ -190,6 +190,12 @@ func bench(ctx context.Context, o *options) error {
 			return fmt.Errorf("%s is not an executable file: run make build controlplane first", f)
 		}
 	}
+	// The report's directory, before minutes of measuring.
+	if o.out != "" {
+		if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+			return err
+		}
+	}
 	work, err := os.MkdirTemp("", "kubectl-access-bench-")
 	if err != nil {
 		return err
@@ -206,7 +212,11 @@ func bench(ctx context.Context, o *options) error {
 		"HOME=" + home,
 		"LANG=C.UTF-8",
 	}
-	rep := &report{started: time.Now(), opts: o, machine: describeMachine()}
+	r.timeBin = findGNUTime(work)
+	if r.timeBin == "" {
+		fmt.Fprintln(os.Stderr, "bench: GNU time is not installed: peak memory is read from rusage, an upper bound (on Debian: apt-get install -y time)")
+	}
+	rep := &report{started: time.Now(), opts: o, machine: describeMachine(), memExact: r.timeBin != ""}
 	rep.caps = detect(ctx, r, o.plugin)
 	rep.versions = versions(ctx, r, o)
 	if rep.curl, err = exec.LookPath("curl"); err != nil {
@@ -260,7 +270,7 @@ func bench(ctx context.Context, o *options) error {
 	r.audit = &auditLog{path: auditPath, mark: c.mark}
 	// kubectl caches discovery under $HOME/.kube/cache; warm it once, as a
 	// user's would be, so that no measured run pays for a cold cache.
-	if _, _, err := r.runOnce(ctx, variant{Shown: "kubectl api-resources", Argv: []string{"kubectl", "api-resources"}}); err != nil {
+	if _, _, err := r.runOnce(ctx, variant{Shown: "kubectl api-resources", Argv: []string{"kubectl", "api-resources"}}, false); err != nil {
 		return err
 	}
 
@@ -302,7 +312,7 @@ func detect(ctx context.Context, r *runner, plugin string) capabilities {
 		"whoami": {"--all-namespaces", "--token-file", "--concurrency"},
 	}
 	for cmd, flags := range needs {
-		_, help, err := r.runOnce(ctx, variant{Shown: "kubectl-access " + cmd + " --help", Argv: []string{plugin, cmd, "--help"}})
+		_, help, err := r.runOnce(ctx, variant{Shown: "kubectl-access " + cmd + " --help", Argv: []string{plugin, cmd, "--help"}}, false)
 		if err != nil || !strings.Contains(help, "kubectl access "+cmd) {
 			caps.missing[cmd] = "not available yet: this kubectl-access has no " + cmd + " command"
 			continue

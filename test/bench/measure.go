@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,13 +47,13 @@ type variant struct {
 	Paths []string
 }
 
-// sample is one timed run.
+// sample is one run.
 type sample struct {
 	Wall time.Duration
 	// MaxRSS is the peak resident set size in bytes of the process and the
-	// descendants it waited for (getrusage semantics of wait4), so a shell
-	// pipeline reports its largest member and `kubectl access` (which execs
-	// the plugin in place) the larger of the two images.
+	// descendants it waited for (wait4's rusage), so a shell pipeline
+	// reports its largest member and `kubectl access` (which execs the
+	// plugin in place) the larger of the two images; 0 when not measured.
 	MaxRSS int64
 }
 
@@ -68,6 +69,9 @@ type comparison struct {
 	N, Namespaces int
 	// Samples[v][round] is variant v's run in that round.
 	Samples [][]sample
+	// Memory[v] is variant v's peak resident set size in bytes, from the
+	// run measured for memory (see runner.run).
+	Memory []int64
 	// Requests[v] is what variant v sent in its first timed round, per
 	// user agent product (nil without an audit log).
 	Requests []map[string][]request
@@ -86,13 +90,12 @@ func (c *comparison) walls(v int) []time.Duration {
 	return ds
 }
 
-// peakRSS returns variant v's largest MaxRSS over its runs.
+// peakRSS returns variant v's peak resident set size, 0 if unknown.
 func (c *comparison) peakRSS(v int) int64 {
-	var peak int64
-	for _, s := range c.Samples[v] {
-		peak = max(peak, s.MaxRSS)
+	if v >= len(c.Memory) {
+		return 0
 	}
-	return peak
+	return c.Memory[v]
 }
 
 // index returns the position of the variant named name, or -1.
@@ -120,10 +123,56 @@ type runner struct {
 	audit *auditLog
 	// progress receives one line per round.
 	progress io.Writer
+	// timeBin is GNU time, which measures peak memory; "" when missing.
+	//
+	// The rusage of a child of this process cannot: Go starts children
+	// with vfork (CLONE_VM), and at exec Linux charges the peak resident
+	// set of the memory the child shared until then, this benchmark's own
+	// (about 30 MiB), to the child. GNU time forks normally, so the rusage
+	// it reads is the command's alone.
+	timeBin string
 }
 
-// runOnce runs v once and returns its sample and standard output.
-func (r *runner) runOnce(ctx context.Context, v variant) (sample, string, error) {
+// findGNUTime returns the path of a GNU time that supports -f %M -o FILE,
+// or "".
+func findGNUTime(dir string) string {
+	bin, err := exec.LookPath("time")
+	if err != nil {
+		bin = "/usr/bin/time"
+	}
+	out := filepath.Join(dir, "time-check")
+	if err := exec.Command(bin, "-f", "%M", "-o", out, "true").Run(); err != nil {
+		return ""
+	}
+	if _, err := readMaxRSS(out); err != nil {
+		return ""
+	}
+	return bin
+}
+
+// readMaxRSS reads the peak resident set size GNU time wrote with -f %M, in
+// kilobytes, and returns it in bytes.
+func readMaxRSS(file string) (int64, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	lines := strings.Fields(strings.TrimSpace(string(data)))
+	if len(lines) == 0 {
+		return 0, fmt.Errorf("%s is empty", file)
+	}
+	kb, err := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("GNU time wrote %q, not a size", data)
+	}
+	return kb * 1024, nil
+}
+
+// runOnce runs v once and returns its sample and standard output. With
+// memory, it runs v under GNU time to measure its peak memory (a few
+// hundred microseconds more of wall time), or, without GNU time, reads the
+// rusage, which is an upper bound (see timeBin).
+func (r *runner) runOnce(ctx context.Context, v variant, memory bool) (sample, string, error) {
 	timeout := v.Timeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute
@@ -137,7 +186,14 @@ func (r *runner) runOnce(ctx context.Context, v variant) (sample, string, error)
 	if err != nil {
 		return sample{}, "", fmt.Errorf("%s: %w", v.Shown, err)
 	}
-	cmd := exec.CommandContext(ctx, bin, v.Argv[1:]...)
+	args := v.Argv[1:]
+	memFile := ""
+	if memory && r.timeBin != "" {
+		memFile = filepath.Join(r.dir, "maxrss")
+		args = append([]string{"-f", "%M", "-o", memFile, bin}, args...)
+		bin = r.timeBin
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	cmd.Dir = r.dir
 	var stdout, stderr bytes.Buffer
@@ -152,8 +208,15 @@ func (r *runner) runOnce(ctx context.Context, v variant) (sample, string, error)
 		return sample{}, "", fmt.Errorf("%s: %w\nstderr: %s", v.Shown, err, tail(stderr.String(), 2000))
 	}
 	s := sample{Wall: wall}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.MaxRSS = int64(ru.Maxrss) * 1024 // kilobytes on Linux
+	switch {
+	case memFile != "":
+		if s.MaxRSS, err = readMaxRSS(memFile); err != nil {
+			return sample{}, "", fmt.Errorf("%s: %w", v.Shown, err)
+		}
+	case memory:
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			s.MaxRSS = int64(ru.Maxrss) * 1024 // kilobytes on Linux
+		}
 	}
 	if v.Check != nil {
 		if err := v.Check(stdout.String()); err != nil {
@@ -164,20 +227,25 @@ func (r *runner) runOnce(ctx context.Context, v variant) (sample, string, error)
 }
 
 // run measures c: one untimed warm-up run of each variant that is not
-// Slow, then c.Pairs rounds running every variant in turn. The requests of
-// each variant's first timed run are read from the audit log. A failed run
-// stops the comparison and is recorded in c.Err.
+// Slow, which also measures its peak memory, then c.Pairs rounds running
+// every variant in turn. A Slow variant's memory is measured in its first
+// round instead, where GNU time's start adds well under 1% to a run of
+// seconds. The requests of each variant's first round are read from the
+// audit log. A failed run stops the comparison and is recorded in c.Err.
 func (r *runner) run(ctx context.Context, c *comparison) {
 	c.Samples = make([][]sample, len(c.Variants))
 	c.Requests = make([]map[string][]request, len(c.Variants))
-	for _, v := range c.Variants {
+	c.Memory = make([]int64, len(c.Variants))
+	for i, v := range c.Variants {
 		if v.Slow {
 			continue
 		}
-		if _, _, err := r.runOnce(ctx, v); err != nil {
+		s, _, err := r.runOnce(ctx, v, true)
+		if err != nil {
 			c.Err = fmt.Errorf("warm-up: %w", err)
 			return
 		}
+		c.Memory[i] = s.MaxRSS
 	}
 	for round := range c.Pairs {
 		var line strings.Builder
@@ -191,12 +259,15 @@ func (r *runner) run(ctx context.Context, c *comparison) {
 					return
 				}
 			}
-			s, _, err := r.runOnce(ctx, v)
+			s, _, err := r.runOnce(ctx, v, round == 0 && v.Slow)
 			if err != nil {
 				c.Err = err
 				return
 			}
 			c.Samples[i] = append(c.Samples[i], s)
+			if round == 0 && v.Slow {
+				c.Memory[i] = s.MaxRSS
+			}
 			if round == 0 && r.audit != nil {
 				if c.Requests[i], err = r.audit.Since(ctx, offset); err != nil {
 					c.Err = err

@@ -46,3 +46,28 @@ func TestPluginQPSMatchesWhoami(t *testing.T) {
 		t.Errorf("pluginQPS(1) = %d, want 100", got)
 	}
 }
+
+func TestReadMaxRSS(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content string
+		want          int64
+		wantErr       bool
+	}{
+		{"plain", "21480\n", 21480 * 1024, false},
+		{"after a failure line", "Command exited with non-zero status 4\n30000\n", 30000 * 1024, false},
+		{"empty", "", 0, true},
+		{"not a number", "21.5M\n", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := readMaxRSS(file)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("readMaxRSS(%q) = %d, %v; want %d, error %v", tc.content, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}

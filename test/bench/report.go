@@ -86,10 +86,10 @@ type versionInfo struct {
 
 func versions(ctx context.Context, r *runner, o *options) versionInfo {
 	v := versionInfo{plugin: "unknown", kubectl: "unknown"}
-	if _, out, err := r.runOnce(ctx, variant{Shown: "kubectl-access version", Argv: []string{o.plugin, "version"}}); err == nil {
+	if _, out, err := r.runOnce(ctx, variant{Shown: "kubectl-access version", Argv: []string{o.plugin, "version"}}, false); err == nil {
 		v.plugin = strings.TrimSpace(out)
 	}
-	if _, out, err := r.runOnce(ctx, variant{Shown: "kubectl version --client", Argv: []string{"kubectl", "version", "--client"}}); err == nil {
+	if _, out, err := r.runOnce(ctx, variant{Shown: "kubectl version --client", Argv: []string{"kubectl", "version", "--client"}}, false); err == nil {
 		for _, line := range strings.Split(out, "\n") {
 			if after, ok := strings.CutPrefix(line, "Client Version: "); ok {
 				v.kubectl = after
@@ -168,6 +168,9 @@ type report struct {
 	curl              string
 	comparisons       []*comparison
 	sizes             []sizeRow
+	// memExact is true when GNU time measured the peak memory, false when
+	// it is the rusage upper bound (see runner.timeBin).
+	memExact bool
 }
 
 // find returns the comparison with id, or nil.
@@ -188,6 +191,8 @@ type target struct {
 	// target or not measured.
 	budget   time.Duration
 	requests int
+	// dispatched is set when the faster command runs through kubectl.
+	dispatched bool
 }
 
 // notMeasured explains why c (which may be nil) gave no number.
@@ -218,6 +223,7 @@ func (r *report) speedTarget(name, id, slow, fast string, want float64) target {
 	t.result = verdict(rt.OfMedians >= want)
 	t.budget = time.Duration(float64(summarize(c.walls(c.index(slow))).Median) / want)
 	t.requests = countRequests(c.Requests[c.index(fast)])
+	t.dispatched = c.Variants[c.index(fast)].Argv[0] == "kubectl"
 	return t
 }
 
@@ -409,6 +415,9 @@ func (r *report) memoryTarget() target {
 		return t
 	}
 	t.measured = fmt.Sprintf("%s (%s), over %d commands", fmtMiB(worst), worstName, count)
+	if !r.memExact {
+		t.measured += ", an upper bound (no GNU time)"
+	}
 	t.result = verdict(worst < memoryLimit)
 	return t
 }
@@ -428,7 +437,12 @@ func (r *report) markdown() string {
 	w("# Benchmarks\n\n%s\n\n", reportGeneratedTag)
 	w("kubectl-access side by side with the documented shell flow and with kubectl, on a local control plane (etcd, kube-apiserver and kube-controller-manager %s on loopback), as issue 8 asks. ", r.versions.kubectl)
 	w("Each job's commands ran interleaved (A B C A B C ...), so that load from elsewhere on the machine hits every side of a round alike; the ratios are taken round by round against the first command of the job (A). ")
-	w("Wall time is measured from fork to exit by the Go program; peak memory is the largest resident set of a run (rusage from wait4, which covers a pipeline's members and kubectl's exec of the plugin). ")
+	w("Wall time is measured from fork to exit by the Go program. ")
+	if r.memExact {
+		w("Peak memory is the maximum resident set size GNU time (`time -f %%M`) reports for the warm-up run of each command (the first run of the kubectl loop): it covers a pipeline's largest member, and for `kubectl access` the larger of kubectl and the plugin it execs in place. ")
+	} else {
+		w("**Peak memory is an upper bound**: GNU time was not installed, so it is the rusage of the benchmark's own child, which Linux charges with the benchmark's resident set too (Go starts children with vfork). ")
+	}
 	w("Requests are counted from kube-apiserver's own audit log (level Metadata), by user agent, on each command's first timed run; nothing in the plugin counts them. ")
 	w("A benchmark, not a test: nothing here fails CI.\n\n")
 	w("**Noise.** The load average was %s at the start and %s at the end (1/5/15 min, %d CPUs). ", r.machine.loadStart, r.machine.loadEnd, r.machine.cpus)
@@ -507,7 +521,11 @@ func (r *report) notes() []string {
 		if t.budget > 0 {
 			note += fmt.Sprintf(" Meeting it needs the command to finish within %s; it sent %d request(s), one after another", fmtDur(t.budget), t.requests)
 			if c := r.find("startup"); c != nil && c.measured() {
-				note += fmt.Sprintf(", after a process start-up of about %s (kubectl-access version)", fmtDur(summarize(c.walls(c.index(nameVersion))).Median))
+				startup := nameVersion
+				if t.dispatched {
+					startup = nameDispatchVersion
+				}
+				note += fmt.Sprintf(", after a start-up of about %s (`%s`)", fmtDur(summarize(c.walls(c.index(startup))).Median), startup)
 			}
 			note += "."
 		}
@@ -633,7 +651,13 @@ func (r *report) writeRequests(b *strings.Builder) {
 }
 
 func (r *report) writeMemory(b *strings.Builder) {
-	b.WriteString("## Peak memory and size\n\nPeak resident set size, the largest over a command's runs.\n\n| Command | Peak memory |\n|---|---|\n")
+	b.WriteString("## Peak memory and size\n\n")
+	if r.memExact {
+		b.WriteString("Peak resident set size from GNU time, one run of each command.\n\n")
+	} else {
+		b.WriteString("Upper bounds of the peak resident set size (no GNU time: rusage, which includes the benchmark's own).\n\n")
+	}
+	b.WriteString("| Command | Peak memory |\n|---|---|\n")
 	seen := map[string]bool{}
 	for _, c := range r.comparisons {
 		if !c.measured() {
