@@ -205,3 +205,18 @@ func writeKubeconfig(path, server string, ca *keyPair, user string, client *keyP
 	cfg.CurrentContext = "local"
 	return clientcmd.WriteToFile(*cfg, path)
 }
+
+// UntrustedCA returns the PEM certificate of a fresh self-signed CA that
+// signed nothing: tests use it where a certificate authority must not
+// verify the control plane (or any test server).
+func UntrustedCA() ([]byte, error) {
+	ca, err := newKeyPair(&x509.Certificate{
+		Subject:  pkix.Name{CommonName: "untrusted-test-ca"},
+		IsCA:     true,
+		KeyUsage: x509.KeyUsageCertSign,
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return ca.certPEM, nil
+}
