@@ -658,19 +658,24 @@ func (r *report) writeMemory(b *strings.Builder) {
 		b.WriteString("Upper bounds of the peak resident set size (no GNU time: rusage, which includes the benchmark's own).\n\n")
 	}
 	b.WriteString("| Command | Peak memory |\n|---|---|\n")
-	seen := map[string]bool{}
+	// A command measured in two jobs (whoami -A against the floor and
+	// against the loop) shows its larger peak, as the memory target does.
+	var keys []string
+	peaks := map[string]int64{}
 	for _, c := range r.comparisons {
 		if !c.measured() {
 			continue
 		}
 		for i, v := range c.Variants {
 			key := v.Name + nSuffix(c)
-			if seen[key] {
-				continue
+			if _, ok := peaks[key]; !ok {
+				keys = append(keys, key)
 			}
-			seen[key] = true
-			fmt.Fprintf(b, "| %s | %s |\n", cell(key), fmtMiB(c.peakRSS(i)))
+			peaks[key] = max(peaks[key], c.peakRSS(i))
 		}
+	}
+	for _, key := range keys {
+		fmt.Fprintf(b, "| %s | %s |\n", cell(key), fmtMiB(peaks[key]))
 	}
 	b.WriteString("\n| Binary | Size | .tar.gz | Built with |\n|---|---|---|---|\n")
 	for _, s := range r.sizes {
