@@ -34,6 +34,14 @@ test-e2e: controlplane ## End-to-end tests only.
 demo: build controlplane ## Run the main job on a local control plane, then stop it.
 	PATH="$(CURDIR)/bin:$$PATH" $(GO) run ./hack/localcluster -- ./hack/demo.sh
 
+# Knobs for `make bench`, e.g. BENCH_FLAGS='-pairs 5 -n 20' for a quick look;
+# see the doc comment of test/bench/main.go.
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: build controlplane ## Benchmarks against the documented flow and kubectl (~10 min); writes docs/benchmarks.md.
+	$(GO) run ./test/bench -bin bin/kubectl-access $(BENCH_FLAGS)
+
 lint: ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubectl-access/kubectl-access/pkg/credential"
+)
+
+// Variant names the targets refer to.
+const (
+	nameHelp            = "kubectl-access --help"
+	nameVersion         = "kubectl-access version"
+	nameKubectlVersion  = "kubectl version --client"
+	nameDispatchVersion = "kubectl access version"
+
+	nameToken         = "kubectl-access token"
+	nameTokenRequest  = "kubectl-access token --source=request"
+	nameTokenDispatch = "kubectl access token"
+	nameCreateToken   = "kubectl create token"
+	nameGetSecret     = "kubectl get secret | base64 -d"
+
+	nameProbe         = "kubectl-access probe"
+	nameProbeDispatch = "kubectl access probe"
+	namePipeline      = "documented pipeline"
+
+	nameWhoami         = "kubectl-access whoami --token-file"
+	nameWhoamiDispatch = "kubectl access whoami --token-file"
+	nameWhoamiSA       = "kubectl-access whoami SA"
+	nameAuthPair       = "kubectl auth whoami + can-i --list"
+
+	nameWhoamiAll = "kubectl-access whoami -A"
+	nameFloor     = "floor (minimal Go)"
+	nameLoop      = "kubectl can-i loop"
+)
+
+// Requests sent to obtain a token, per the token command's design and the
+// issue's floor: the ServiceAccount and its Secrets, then a TokenRequest
+// when no Secret serves.
+const (
+	tokenRequestsSecret  = 2
+	tokenRequestsRequest = 3
+)
+
+// The documented pipeline, verbatim but for the service account: grep
+// ^legacy instead of ^default, since on a current cluster only a hand-made
+// Secret exists. kubectl is the one built for the tests (first on PATH).
+const pipelineScript = `APISERVER=$(kubectl config view --minify | grep server | cut -f 2- -d ":" | tr -d " ")
+SECRET_NAME=$(kubectl get secrets | grep ^legacy | cut -f1 -d ' ')
+TOKEN=$(kubectl describe secret $SECRET_NAME | grep -E '^token' | cut -f2 -d':' | tr -d " ")
+curl $APISERVER/api --header "Authorization: Bearer $TOKEN" --insecure`
+
+// benchmarks holds what every job needs.
+type benchmarks struct {
+	o    *options
+	c    *cluster
+	r    *runner
+	rep  *report
+	work string
+}
+
+// runAll runs the jobs -only selects, in a fixed order, and adds every
+// comparison to the report. A comparison that fails is reported and the
+// others still run; an interrupt stops everything.
+func (b *benchmarks) runAll(ctx context.Context) error {
+	var steps []func(context.Context) error
+	if b.o.only["startup"] {
+		steps = append(steps, b.startup)
+	}
+	if b.o.only["token"] {
+		steps = append(steps, b.token)
+	}
+	if b.o.only["probe"] {
+		steps = append(steps, b.probe)
+	}
+	if b.o.only["whoami"] {
+		steps = append(steps, b.whoami)
+	}
+	if b.o.only["namespaces"] {
+		steps = append(steps, b.namespaces)
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// measure runs c unless it is unavailable, and adds it to the report.
+func (b *benchmarks) measure(ctx context.Context, c *comparison) {
+	b.rep.comparisons = append(b.rep.comparisons, c)
+	if c.Unavailable != "" {
+		fmt.Fprintf(os.Stderr, "[%s] %s\n", c.ID, c.Unavailable)
+		return
+	}
+	b.r.run(ctx, c)
+	if c.Err != nil {
+		fmt.Fprintf(os.Stderr, "[%s] failed: %v\n", c.ID, c.Err)
+	}
+}
+
+// plugin is a variant running the plugin binary directly.
+func (b *benchmarks) plugin(name string, floor int, check func(string) error, args ...string) variant {
+	return variant{
+		Name:   name,
+		Shown:  b.short("kubectl-access " + strings.Join(args, " ")),
+		Argv:   append([]string{b.o.plugin}, args...),
+		Check:  check,
+		Plugin: true,
+		Floor:  floor,
+	}
+}
+
+// dispatched is a variant running the plugin through kubectl's plugin
+// dispatch, as a user types it.
+func (b *benchmarks) dispatched(name string, floor int, check func(string) error, args ...string) variant {
+	return variant{
+		Name:  name,
+		Shown: b.short("kubectl access " + strings.Join(args, " ")),
+		Argv:  append([]string{"kubectl", "access"}, args...),
+		Check: check,
+		Floor: floor,
+	}
+}
+
+// short drops the temporary directory from file names in a command shown.
+func (b *benchmarks) short(shown string) string {
+	return strings.ReplaceAll(shown, b.work+string(filepath.Separator), "")
+}
+
+// kubectl is a variant running kubectl.
+func kubectl(name string, check func(string) error, args ...string) variant {
+	return variant{Name: name, Shown: "kubectl " + strings.Join(args, " "), Argv: append([]string{"kubectl"}, args...), Check: check}
+}
+
+// shell is a variant running a bash script.
+func shell(name, script string, check func(string) error, env ...string) variant {
+	return variant{Name: name, Shown: script, Argv: []string{"bash", "-c", script}, Check: check, Env: env}
+}
+
+// unavailable returns why one of commands cannot be measured yet, or "".
+func (b *benchmarks) unavailable(commands ...string) string {
+	for _, c := range commands {
+		if why := b.rep.caps.missing[c]; why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+func (b *benchmarks) startup(ctx context.Context) error {
+	b.measure(ctx, &comparison{
+		ID:    "startup",
+		Title: "Start-up: no request, just the process",
+		Pairs: b.o.startupPairs,
+		Variants: []variant{
+			b.plugin(nameHelp, 0, contains1("kubectl access"), "--help"),
+			b.plugin(nameVersion, 0, contains1("kubectl-access "), "version"),
+			kubectl(nameKubectlVersion, contains1("Client Version"), "version", "--client"),
+			b.dispatched(nameDispatchVersion, 0, contains1("kubectl-access "), "version"),
+		},
+	})
+	return nil
+}
+
+func (b *benchmarks) token(ctx context.Context) error {
+	reader := "system:serviceaccount:" + benchNS + ":" + readerSA
+	b.measure(ctx, &comparison{
+		ID:          "token-request",
+		Title:       "token, TokenRequest path (service account without a Secret) vs kubectl create token",
+		Pairs:       b.o.pairs,
+		Unavailable: b.unavailable("token"),
+		Variants: []variant{
+			b.plugin(nameToken, tokenRequestsRequest, jwtFor(reader), "token", readerSA),
+			b.plugin(nameTokenRequest, 1, jwtFor(reader), "token", readerSA, "--source=request"),
+			b.dispatched(nameTokenDispatch, tokenRequestsRequest, jwtFor(reader), "token", readerSA),
+			kubectl(nameCreateToken, jwtFor(reader), "create", "token", readerSA),
+		},
+	})
+	b.measure(ctx, &comparison{
+		ID:          "token-secret",
+		Title:       "token, Secret path (service account with a legacy Secret) vs kubectl get secret | base64 -d",
+		Pairs:       b.o.pairs,
+		Unavailable: b.unavailable("token"),
+		Variants: []variant{
+			b.plugin(nameToken, tokenRequestsSecret, equals(b.c.legacyToken), "token", legacySA),
+			b.dispatched(nameTokenDispatch, tokenRequestsSecret, equals(b.c.legacyToken), "token", legacySA),
+			shell(nameGetSecret, "kubectl get secret "+legacySecret+" -o jsonpath='{.data.token}' | base64 -d", equals(b.c.legacyToken)),
+		},
+	})
+	return nil
+}
+
+func (b *benchmarks) probe(ctx context.Context) error {
+	why := b.unavailable("probe")
+	if why == "" && b.rep.curl == "" {
+		why = "not measured: curl is not installed (on Debian: apt-get install -y curl)"
+	}
+	// The token's requests, one identity review, one per path.
+	floor := tokenRequestsSecret + 1 + 1
+	answered := allOf(contains1("system:serviceaccount:"+benchNS+":"+legacySA), contains1("200"))
+	probe := b.plugin(nameProbe, floor, answered, "probe", legacySA, "--path", "/api")
+	probe.Paths = []string{"/api"}
+	dispatched := b.dispatched(nameProbeDispatch, floor, answered, "probe", legacySA, "--path", "/api")
+	dispatched.Paths = probe.Paths
+	pipeline := shell(namePipeline, pipelineScript, contains1(`"APIVersions"`))
+	pipeline.Paths = probe.Paths // curl's GET /api is the job, not discovery
+	b.measure(ctx, &comparison{
+		ID:          "probe",
+		Title:       "probe vs the documented pipeline (kubectl | grep | cut, then curl --insecure)",
+		Pairs:       b.o.pairs,
+		Unavailable: why,
+		Variants: []variant{
+			probe,
+			dispatched,
+			pipeline,
+		},
+	})
+	return nil
+}
+
+func (b *benchmarks) whoami(ctx context.Context) error {
+	reader := "system:serviceaccount:" + benchNS + ":" + readerSA
+	b.measure(ctx, &comparison{
+		ID:          "whoami",
+		Title:       "whoami vs kubectl auth whoami + kubectl auth can-i --list, same token, namespace bench",
+		Pairs:       b.o.pairs,
+		Unavailable: b.unavailable("whoami"),
+		Variants: []variant{
+			// The identity review and one rules review.
+			b.plugin(nameWhoami, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
+			b.dispatched(nameWhoamiDispatch, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
+			b.plugin(nameWhoamiSA, tokenRequestsRequest+1+1, contains1(reader), "whoami", readerSA),
+			shell(nameAuthPair, "kubectl auth whoami && kubectl auth can-i --list", contains1(reader), "KUBECONFIG="+b.c.tokenKubeconfig),
+		},
+	})
+	return nil
+}
+
+// loopScript lists the namespaces with the admin kubeconfig, as -A does
+// with the caller's, then asks kubectl for each one's rules with the token.
+const loopScript = `TOKEN=$(cat "$TOKEN_FILE")
+for ns in $(kubectl --kubeconfig "$ADMIN_KUBECONFIG" get namespaces -o jsonpath='{.items[*].metadata.name}'); do
+  kubectl auth can-i --list -n "$ns" --token "$TOKEN"
+done`
+
+func (b *benchmarks) namespaces(ctx context.Context) error {
+	why := b.unavailable("whoami")
+	for i, n := range b.o.ns {
+		if why == "" {
+			fmt.Fprintf(os.Stderr, "bench: creating namespaces up to %d\n", n)
+			start := time.Now()
+			if err := b.c.ensureNamespaces(ctx, n); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "bench: %d namespaces ready in %.1fs\n", n, time.Since(start).Seconds())
+		}
+		names, err := b.c.namespaces(ctx)
+		if err != nil {
+			return err
+		}
+		nsFile := filepath.Join(b.work, "namespaces-"+strconv.Itoa(n)+".txt")
+		if err := os.WriteFile(nsFile, []byte(strings.Join(names, "\n")+"\n"), 0o600); err != nil {
+			return err
+		}
+		// The namespace list, the identity review, one rules review each.
+		floor := 1 + 1 + len(names)
+		all := b.plugin(nameWhoamiAll, floor, contains1("system:serviceaccount:"+benchNS+":"+readerSA), "whoami", "--token-file", b.c.readerTokenFile, "-A")
+		all.Timeout = 5 * time.Minute
+		floorProg := variant{
+			Name:  nameFloor,
+			Shown: fmt.Sprintf("floor -concurrency %d -qps %g -burst %d (%d SelfSubjectRulesReviews)", b.o.concurrency, b.o.qps, b.o.burst, len(names)),
+			Argv: []string{b.o.floor, "-kubeconfig", b.c.benchKubeconfig, "-token-file", b.c.readerTokenFile,
+				"-namespaces", nsFile, "-concurrency", strconv.Itoa(max(b.o.concurrency, 1)),
+				"-qps", strconv.FormatFloat(b.o.qps, 'g', -1, 64), "-burst", strconv.Itoa(b.o.burst)},
+			Check:   equals(fmt.Sprintf("%d reviews\n", len(names))),
+			Timeout: 5 * time.Minute,
+		}
+		floorWhy := why
+		if floorWhy == "" && b.o.concurrency == 0 {
+			floorWhy = "not measured: the plugin's default --concurrency is unknown (not in whoami --help); pass -concurrency"
+		}
+		b.measure(ctx, &comparison{
+			ID:          "floor-" + strconv.Itoa(n),
+			Title:       fmt.Sprintf("whoami -A over %d namespaces (%d extra) vs the minimal-Go floor", len(names), n),
+			Pairs:       b.o.pairs,
+			N:           n,
+			Namespaces:  len(names),
+			Unavailable: floorWhy,
+			Variants:    []variant{all, floorProg},
+		})
+		loop := shell(nameLoop, loopScript, nil,
+			"TOKEN_FILE="+b.c.readerTokenFile, "ADMIN_KUBECONFIG="+b.c.benchKubeconfig, "KUBECONFIG="+b.c.noauthKubeconfig)
+		loop.Slow = true
+		loop.Timeout = time.Duration(len(names))*2*time.Second + time.Minute
+		b.measure(ctx, &comparison{
+			ID:          "loop-" + strconv.Itoa(n),
+			Title:       fmt.Sprintf("whoami -A over %d namespaces (%d extra) vs a kubectl auth can-i --list loop", len(names), n),
+			Pairs:       b.o.loopPairs[min(i, len(b.o.loopPairs)-1)],
+			N:           n,
+			Namespaces:  len(names),
+			Unavailable: why,
+			Variants:    []variant{all, loop},
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// contains1 checks that the output contains want.
+func contains1(want string) func(string) error {
+	return func(out string) error {
+		if !strings.Contains(out, want) {
+			return fmt.Errorf("output does not contain %q", want)
+		}
+		return nil
+	}
+}
+
+// allOf checks that every check passes.
+func allOf(checks ...func(string) error) func(string) error {
+	return func(out string) error {
+		for _, c := range checks {
+			if err := c(out); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// equals checks that the output is exactly want.
+func equals(want string) func(string) error {
+	return func(out string) error {
+		if out != want {
+			return errors.New("output differs from the expected one")
+		}
+		return nil
+	}
+}
+
+// jwtFor checks that the output is a JWT alone whose subject is sub.
+func jwtFor(sub string) func(string) error {
+	return func(out string) error {
+		if strings.TrimSpace(out) != out {
+			return errors.New("output has surrounding white space")
+		}
+		claims, err := credential.DecodeClaims(out)
+		if err != nil {
+			return err
+		}
+		if got := claims.Subject(); got != sub {
+			return fmt.Errorf("token subject is %q, want %q", got, sub)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// measuredComparison builds a comparison whose variant i took walls[i]
+// milliseconds in every round and sent requests[i] requests.
+func measuredComparison(id string, names []string, walls []float64, requests []int) *comparison {
+	c := &comparison{ID: id, Pairs: 3}
+	for i, name := range names {
+		v := variant{Name: name, Shown: name, Argv: []string{"kubectl-access"}, Plugin: strings.HasPrefix(name, "kubectl-access")}
+		c.Variants = append(c.Variants, v)
+		var samples []sample
+		for range c.Pairs {
+			samples = append(samples, sample{Wall: time.Duration(walls[i] * float64(time.Millisecond))})
+		}
+		c.Samples = append(c.Samples, samples)
+		reqs := make([]request, requests[i])
+		for j := range reqs {
+			reqs[j] = request{Verb: "get", Path: "/api/v1/namespaces/bench/serviceaccounts/x"}
+		}
+		c.Requests = append(c.Requests, map[string][]request{"kubectl-access": reqs})
+		c.Memory = append(c.Memory, 20<<20)
+	}
+	return c
+}
+
+func TestTargets(t *testing.T) {
+	probe := measuredComparison("probe", []string{nameProbe, nameProbeDispatch, namePipeline}, []float64{20, 60, 250}, []int{4, 4, 4})
+	probe.Variants[0].Floor, probe.Variants[1].Floor = 4, 4
+	probe.Variants[1].Argv = []string{"kubectl", "access"}
+	token := measuredComparison("token-request", []string{nameToken, nameTokenRequest, nameTokenDispatch, nameCreateToken}, []float64{20, 18, 60, 50}, []int{4, 1, 3, 1})
+	token.Variants[0].Floor = 3 // one request too many
+	whoami := measuredComparison("whoami", []string{nameWhoami, nameAuthPair}, []float64{20, 100}, []int{2, 2})
+	whoami.Unavailable = "not available yet: this kubectl-access has no whoami command"
+	small := measuredComparison("floor-50", []string{nameWhoamiAll, nameFloor}, []float64{40, 36}, []int{57, 55})
+	small.N, small.Namespaces = 50, 55
+	large := measuredComparison("floor-500", []string{nameWhoamiAll, nameFloor}, []float64{400, 274}, []int{507, 505})
+	large.N, large.Namespaces = 500, 505
+	loop := measuredComparison("loop-500", []string{nameWhoamiAll, nameLoop}, []float64{300, 23000}, []int{507, 507})
+	loop.N, loop.Namespaces = 500, 505
+	loop.Memory[0] = 70 << 20 // over the limit, in the second job only
+
+	r := &report{opts: &options{ns: []int{50, 500}}, memExact: true,
+		comparisons: []*comparison{probe, token, whoami, small, large, loop}}
+	got := map[string]string{}
+	for _, tg := range r.targets() {
+		got[tg.name] = tg.result
+	}
+	for name, want := range map[string]string{
+		"probe vs the documented pipeline (kubectl-access binary)":                                                            resultPass, // 12.5x
+		"probe vs the documented pipeline (kubectl access, through kubectl)":                                                  resultMiss, // 4.2x
+		"token vs kubectl create token (kubectl-access binary)":                                                               resultMiss, // 2.5x
+		"whoami -A vs the kubectl can-i loop at N=500":                                                                        resultPass,
+		"whoami -A within 1.5× of the minimal-Go floor, N=50":                                                                 resultPass,
+		"whoami -A within 1.5× of the minimal-Go floor, N=500":                                                                resultPass, // 1.46x
+		"requests per plugin command at the issue's floor, no discovery":                                                      resultMiss,
+		"peak memory of every kubectl-access command (largest shown)":                                                         resultMiss,
+		"start-up of kubectl-access --help":                                                                                   resultNotMeasured + " (startup not run; see -only)",
+		"whoami vs kubectl auth whoami + can-i --list (kubectl-access binary)":                                                resultNotMeasured + ": not available yet: this kubectl-access has no whoami command",
+		"whoami -A grows linearly in N, no per-namespace cost beyond the review (marginal time per namespace vs the floor's)": resultMiss, // (400-40)/450 vs (274-36)/450
+	} {
+		if got[name] != want {
+			t.Errorf("target %q: got %q, want %q", name, got[name], want)
+		}
+	}
+
+	md := r.markdown()
+	for _, want := range []string{
+		"| kubectl-access whoami -A (N=500) | 70.0 MiB |", // the larger of its two jobs
+		"| floor (minimal Go) (N=500) | 20.0 MiB |",
+		"Not available yet: this kubectl-access has no whoami command.",
+		`| token-request | kubectl-access token | 4 | kubectl-access 4 | 3 **MISS** | 0 |`,
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
