@@ -159,9 +159,10 @@ func (o *KubeconfigOptions) Complete(args []string) error {
 
 // Validate checks the flags before anything is read or sent.
 func (o *KubeconfigOptions) Validate(cmd *cobra.Command) error {
+	if err := validateOutput(o.output, "yaml", "json"); err != nil {
+		return err
+	}
 	switch {
-	case o.output != "yaml" && o.output != "json":
-		return exitcode.Usagef("--output must be one of yaml, json (got %q)", o.output)
 	case cmd.Flags().Changed("output") && (o.merge || o.outputFile != ""):
 		return exitcode.Usagef("--output formats the kubeconfig printed on stdout; it cannot be used with --output-file or --merge, which write YAML")
 	case o.merge && o.outputFile != "":

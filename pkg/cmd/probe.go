@@ -162,10 +162,8 @@ func (o *ProbeOptions) Validate(cmd *cobra.Command) error {
 	if err := validateSubjectFlags(cmd, &o.subjectFlags, o.args); err != nil {
 		return err
 	}
-	switch o.output {
-	case "", "json", "yaml":
-	default:
-		return exitcode.Usagef("--output must be one of json, yaml (got %q)", o.output)
+	if err := validateOutput(o.output, "json", "yaml"); err != nil {
+		return err
 	}
 	switch {
 	case o.quiet && o.output != "":

@@ -37,7 +37,7 @@ func TestExecuteUsageErrors(t *testing.T) {
 		{"claims with exec-credential", []string{"token", "--claims", "-o", "exec-credential"}, "--claims cannot be used with --output=exec-credential"},
 		{"mounted with a service account", []string{"token", "ci", "--source=mounted"}, "--source=mounted prints the pod's own token"},
 		{"too many arguments", []string{"token", "a", "b"}, "accepts at most 1 argument(s), got 2"},
-		{"version output", []string{"version", "-o", "xml"}, `output format "xml"`},
+		{"version output", []string{"version", "-o", "xml"}, `--output must be one of json, yaml (got "xml")`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -29,6 +31,9 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Example: versionExample,
 		Args:    noArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
+			if err := validateOutput(output, "json", "yaml"); err != nil {
+				return err
+			}
 			return printRecord(streams, output, version.Get(), func() error {
 				v := version.Get()
 				_, err := fmt.Fprintf(streams.Out, "kubectl-access %s (commit %s, built %s, %s, %s)\n", v.Version, v.Commit, v.BuildDate, v.GoVersion, v.Platform)
@@ -38,6 +43,15 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format. One of: (json, yaml).")
 	return cmd
+}
+
+// validateOutput returns a usage error unless output is "" (the command's
+// default) or one of formats. Commands call it before anything is sent.
+func validateOutput(output string, formats ...string) error {
+	if output == "" || slices.Contains(formats, output) {
+		return nil
+	}
+	return exitcode.Usagef("--output must be one of %s (got %q)", strings.Join(formats, ", "), output)
 }
 
 // printRecord prints v as JSON or YAML for -o json|yaml, or calls human for
@@ -61,5 +75,5 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 		_, err = streams.Out.Write(data)
 		return err
 	}
-	return exitcode.Usagef("unable to match a printer suitable for the output format %q, allowed formats are: json,yaml", output)
+	return validateOutput(output, "json", "yaml")
 }

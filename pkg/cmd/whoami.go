@@ -204,10 +204,8 @@ func (o *WhoamiOptions) Validate(cmd *cobra.Command) error {
 	if err := validateSubjectFlags(cmd, &o.subjectFlags, o.args); err != nil {
 		return err
 	}
-	switch o.output {
-	case "", "json", "yaml":
-	default:
-		return exitcode.Usagef("--output must be one of json, yaml (got %q)", o.output)
+	if err := validateOutput(o.output, "json", "yaml"); err != nil {
+		return err
 	}
 	if o.concurrency < 1 {
 		return exitcode.Usagef("--concurrency must be at least 1 (got %d)", o.concurrency)
