@@ -60,9 +60,9 @@ func access(t *testing.T, args ...string) *run {
 	return kubectl(t, append([]string{"access"}, args...)...)
 }
 
-func (r *run) withStdin(s string) *run        { r.stdin = strings.NewReader(s); return r }
+func (r *run) withStdin(s string) *run         { r.stdin = strings.NewReader(s); return r }
 func (r *run) withKubeconfig(path string) *run { r.kubeconfig = path; return r }
-func (r *run) withEnv(kv ...string) *run      { r.extraEnv = append(r.extraEnv, kv...); return r }
+func (r *run) withEnv(kv ...string) *run       { r.extraEnv = append(r.extraEnv, kv...); return r }
 func (r *run) withTimeout(d time.Duration) *run {
 	r.timeout = d
 	return r
@@ -263,7 +263,9 @@ func bindTo(t *testing.T, ns string, roleRef rbacv1.RoleRef, saNS, sa string) {
 		if err != nil {
 			t.Fatalf("creating ClusterRoleBinding: %v", err)
 		}
-		t.Cleanup(func() { _ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		})
 		return
 	}
 	_, err := client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: roleRef, Subjects: subjects}, metav1.CreateOptions{})
