@@ -82,6 +82,9 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 			return capVerbosity(cmd, streams)
 		},
 	}
+	// Help and the completion scripts go to the given streams.
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return exitcode.Usagef("%v", err)
 	})
@@ -92,6 +95,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdToken(configFlags, streams),
 		NewCmdVersion(streams),
 	)
+	registerRootCompletions(cmd, configFlags)
 	return cmd
 }
 

@@ -109,6 +109,8 @@ func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericioop
 		Long:    tokenLong,
 		Example: tokenExample,
 		Args:    maxArgs(1),
+
+		ValidArgsFunction: completeServiceAccounts(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -123,6 +125,8 @@ func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericioop
 	cmd.Flag("source").Usage = "Where the token comes from: auto (a legacy token Secret when one is usable, else the TokenRequest API), secret (the documented flow), request (the TokenRequest API) or mounted (the pod's own token)."
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml, exec-credential). Default: the token alone.")
 	cmd.Flags().BoolVar(&o.claims, "claims", false, "If true, print the token's decoded JWT header and claims (not signature-verified) as JSON instead of the token.")
+	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml", "exec-credential"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
