@@ -12,7 +12,7 @@ DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS  := -s -w -X $(PKG)/pkg/version.version=$(VERSION) -X $(PKG)/pkg/version.commit=$(COMMIT) -X $(PKG)/pkg/version.date=$(DATE)
 TEST_TIMEOUT ?= 60m
 
-.PHONY: all build controlplane test test-unit test-e2e demo lint clean
+.PHONY: all build controlplane test test-unit test-e2e demo lint clean dist krew-manifest docs
 
 all: build
 
@@ -46,6 +46,15 @@ lint: ## gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+dist: ## Build the release archives of every platform into dist/ (goreleaser snapshot, offline).
+	./hack/dist.sh
+
+krew-manifest: ## Render plugins.yaml from .krew.yaml for the archives in dist/ (run make dist first).
+	$(GO) run ./hack/krew-manifest -template .krew.yaml -dist dist -o plugins.yaml
+
+docs: ## Regenerate the command reference in docs/reference/ from the command tree.
+	$(GO) run ./hack/gendocs docs/reference
 
 clean: ## Remove build outputs (the control plane cache stays).
 	rm -rf bin dist

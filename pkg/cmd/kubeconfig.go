@@ -121,6 +121,8 @@ func NewCmdKubeconfig(configFlags *genericclioptions.ConfigFlags, streams generi
 		Long:    kubeconfigLong,
 		Example: kubeconfigExample,
 		Args:    maxArgs(1),
+
+		ValidArgsFunction: completeServiceAccounts(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -132,6 +134,8 @@ func NewCmdKubeconfig(configFlags *genericclioptions.ConfigFlags, streams generi
 		},
 	}
 	o.addFlags(cmd.Flags())
+	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/probe"
 )
@@ -130,6 +131,8 @@ func NewCmdProbe(configFlags *genericclioptions.ConfigFlags, streams genericioop
 		Long:    probeLong,
 		Example: probeExample,
 		Args:    maxArgs(1),
+
+		ValidArgsFunction: completeServiceAccounts(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -147,6 +150,8 @@ func NewCmdProbe(configFlags *genericclioptions.ConfigFlags, streams genericioop
 	cmd.Flags().BoolVar(&o.body, "body", false, "If true, print the response bodies (at most 1MiB each) instead of the status lines.")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "If true, print nothing on stdout and no failure summary: only the exit code tells.")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml).")
+	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -86,6 +86,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 			return capVerbosity(cmd, streams)
 		},
 	}
+	// Help and the completion scripts go to the given streams.
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
@@ -102,6 +103,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdWhoami(configFlags, streams),
 		NewCmdVersion(streams),
 	)
+	registerRootCompletions(cmd, configFlags)
 	return cmd
 }
 

@@ -117,6 +117,8 @@ func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericioop
 		Long:    tokenLong,
 		Example: tokenExample,
 		Args:    maxArgs(1),
+
+		ValidArgsFunction: completeServiceAccounts(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -132,6 +134,8 @@ func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericioop
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml, exec-credential). Default: the token alone.")
 	cmd.Flags().BoolVar(&o.claims, "claims", false, "If true, print the token's decoded JWT header and claims (not signature-verified) as JSON instead of the token.")
 	cmd.Flags().StringVar(&o.tokenFile, "token-file", "", "Describe the token in this file (- for stdin) instead of obtaining one: with --claims or -o, inspect a token you already have.")
+	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml", "exec-credential"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/review"
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
@@ -174,6 +175,8 @@ func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericioo
 		Long:    whoamiLong,
 		Example: whoamiExample,
 		Args:    maxArgs(1),
+
+		ValidArgsFunction: completeServiceAccounts(configFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -190,6 +193,9 @@ func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericioo
 	cmd.Flags().StringSliceVar(&o.namespaces, "namespaces", nil, "Comma-separated namespaces to review, instead of the one from -n or the context.")
 	cmd.Flags().IntVar(&o.concurrency, "concurrency", review.DefaultConcurrency, "How many SelfSubjectRulesReviews to send at once.")
 	cmd.Flags().BoolVar(&o.failOnRisk, "fail-on-risk", false, "If true, exit with code 8 after printing when any rule is marked risky.")
+	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
 	return cmd
 }
 

@@ -1,0 +1,153 @@
+package krew
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// commandTimeout bounds every command a test runs, so a hang fails the test
+// instead of the whole run.
+const commandTimeout = 3 * time.Minute
+
+// krewEnv is a clean krew installation: its own KREW_ROOT and HOME, and a
+// PATH of KREW_ROOT/bin and the tools alone, so that nothing installed on the
+// machine can answer for the plugin.
+type krewEnv struct {
+	root       string
+	home       string
+	kubeconfig string
+}
+
+func newKrewEnv(t *testing.T) *krewEnv {
+	t.Helper()
+	return &krewEnv{root: t.TempDir(), home: t.TempDir(), kubeconfig: env.cp.AdminKubeconfig}
+}
+
+// bin is KREW_ROOT/bin, where krew links installed plugins.
+func (k *krewEnv) bin() string { return filepath.Join(k.root, "bin") }
+
+// store is where krew unpacks the installed version of the plugin.
+func (k *krewEnv) store() string { return filepath.Join(k.root, "store", "access", env.version) }
+
+// indexRepo is the local git repository krew clones its default index from.
+func (k *krewEnv) indexRepo() string { return filepath.Join(k.home, "krew-index") }
+
+// initIndex makes a krew plugin index holding the manifest that downloads
+// from the local file server, and has krew clone it, offline.
+func (k *krewEnv) initIndex(t *testing.T) {
+	t.Helper()
+	plugins := filepath.Join(k.indexRepo(), "plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(env.localManifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(plugins, "access.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"init", "-q"},
+		{"add", "plugins/access.yaml"},
+		{"-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", "access"},
+	} {
+		if res := k.run(t, filepath.Join(env.toolBin, "git"), append([]string{"-C", k.indexRepo()}, args...)...); res.code != 0 {
+			t.Fatalf("git %s: exit %d\n%s%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
+		}
+	}
+	k.kubectlOK(t, "krew", "update")
+}
+
+// userBin is the user's own directory on PATH (~/.local/bin), where the
+// caveats tell to copy the completion helper.
+func (k *krewEnv) userBin() string { return filepath.Join(k.home, ".local", "bin") }
+
+// receipt is krew's record of the installed plugin.
+func (k *krewEnv) receipt() string { return filepath.Join(k.root, "receipts", "access.yaml") }
+
+func (k *krewEnv) environ() []string {
+	return []string{
+		"PATH=" + strings.Join([]string{k.bin(), k.userBin(), env.toolBin}, string(os.PathListSeparator)),
+		"HOME=" + k.home,
+		"KREW_ROOT=" + k.root,
+		"KREW_NO_UPGRADE_CHECK=1",
+		"KREW_DEFAULT_INDEX_URI=" + k.indexRepo(),
+		"KUBECONFIG=" + k.kubeconfig,
+		"KUBECACHEDIR=" + filepath.Join(k.home, "cache"),
+	}
+}
+
+// result is what a command printed and how it exited.
+type result struct {
+	stdout, stderr string
+	code           int
+	elapsed        time.Duration
+}
+
+// kubectl runs the real kubectl in the krew environment.
+func (k *krewEnv) kubectl(t *testing.T, args ...string) result {
+	t.Helper()
+	return k.run(t, filepath.Join(env.toolBin, "kubectl"), args...)
+}
+
+// kubectlOK runs the real kubectl and fails the test unless it exits 0.
+func (k *krewEnv) kubectlOK(t *testing.T, args ...string) result {
+	t.Helper()
+	res := k.kubectl(t, args...)
+	if res.code != 0 {
+		t.Fatalf("kubectl %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
+	}
+	return res
+}
+
+// run runs a program in the krew environment, whatever its exit code.
+func (k *krewEnv) run(t *testing.T, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = k.environ()
+	cmd.Dir = k.home
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := result{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("%s %s did not finish within %s\nstderr:\n%s", filepath.Base(name), strings.Join(args, " "), commandTimeout, res.stderr)
+	case errors.As(err, &exitErr):
+		res.code = exitErr.ExitCode()
+	case err != nil:
+		t.Fatalf("running %s %s: %v", name, strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// completions parses the output of cobra's __complete: one candidate a line
+// (with a tab and a description, dropped here), then ":DIRECTIVE".
+func completions(t *testing.T, stdout string) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], ":") {
+		t.Fatalf("completion output does not end with a :directive line:\n%s", stdout)
+	}
+	out := []string{}
+	for _, l := range lines[:len(lines)-1] {
+		if l == "" {
+			continue
+		}
+		name, _, _ := strings.Cut(l, "\t")
+		out = append(out, name)
+	}
+	return out
+}
