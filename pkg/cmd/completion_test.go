@@ -38,7 +38,7 @@ func TestCompletionsWithoutServer(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{""}, []string{"completion", "help", "token", "version"}},
+		{[]string{""}, []string{"completion", "help", "kubeconfig", "probe", "token", "version", "whoami"}},
 		{[]string{"to"}, []string{"token"}},
 		{[]string{"completion", ""}, []string{"bash", "fish", "powershell", "zsh"}},
 		{[]string{"token", "--source", ""}, []string{"auto", "secret", "request", "mounted"}},

@@ -141,7 +141,7 @@ printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
 		}
 
 		res = k.kubectlOK(t, "__complete", "access", "")
-		want := []string{"completion", "help", "token", "version"}
+		want := []string{"completion", "help", "kubeconfig", "probe", "token", "version", "whoami"}
 		got := completions(t, res.stdout)
 		for _, w := range want {
 			if !contains(got, w) {
