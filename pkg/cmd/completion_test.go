@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 
@@ -31,14 +32,34 @@ func completeArgs(t *testing.T, args ...string) []string {
 	return got
 }
 
+// visibleCommands are the subcommands cobra offers: every available one of
+// the tree, and help.
+func visibleCommands() []string {
+	root := NewCmdAccess(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	names := []string{"help"}
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
 // TestCompletionsWithoutServer covers what completes without a cluster:
 // commands, the completion command's shells and fixed flag values.
 func TestCompletionsWithoutServer(t *testing.T) {
+	commands := visibleCommands()
+	for _, want := range []string{"completion", "help", "token", "version"} {
+		if i := sort.SearchStrings(commands, want); i == len(commands) || commands[i] != want {
+			t.Errorf("the command tree lacks %q: %q", want, commands)
+		}
+	}
 	for _, tc := range []struct {
 		args []string
 		want []string
 	}{
-		{[]string{""}, []string{"completion", "help", "kubeconfig", "probe", "token", "version", "whoami"}},
+		{[]string{""}, commands},
 		{[]string{"to"}, []string{"token"}},
 		{[]string{"completion", ""}, []string{"bash", "fish", "powershell", "zsh"}},
 		{[]string{"token", "--source", ""}, []string{"auto", "secret", "request", "mounted"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -19,9 +20,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-access/kubectl-access/pkg/cmd"
 )
 
 // TestKrewInstall installs the plugin from this machine's archive with
@@ -141,12 +145,8 @@ printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
 		}
 
 		res = k.kubectlOK(t, "__complete", "access", "")
-		want := []string{"completion", "help", "kubeconfig", "probe", "token", "version", "whoami"}
-		got := completions(t, res.stdout)
-		for _, w := range want {
-			if !contains(got, w) {
-				t.Errorf("kubectl __complete access '' = %q, lacks %q", got, w)
-			}
+		if diff := cmp.Diff(subcommands(), completions(t, res.stdout)); diff != "" {
+			t.Errorf("kubectl __complete access '' (-commands of the plugin +completed):\n%s", diff)
 		}
 
 		ns, client := namespaceWithServiceAccounts(t, "ci", "deployer", "reader")
@@ -172,7 +172,7 @@ printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
 		}
 
 		res = k.kubectlOK(t, "__complete", "access", "token", "-n", "")
-		got = completions(t, res.stdout)
+		got := completions(t, res.stdout)
 		all, err := client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -246,13 +246,18 @@ printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
 	})
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// subcommands are the names of the plugin's commands, as cobra completes
+// them: the visible subcommands of the command tree, and help.
+func subcommands() []string {
+	root := cmd.NewCmdAccess(genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	names := []string{"help"}
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
 		}
 	}
-	return false
+	sort.Strings(names)
+	return names
 }
 
 // namespaceWithServiceAccounts creates a namespace holding the named service
