@@ -529,3 +529,17 @@ func ParseToken(text string) (string, error) {
 	}
 	return token, nil
 }
+
+// String describes the credential without its token, so that printing one
+// by mistake (%v, %+v, %s, a panic message) never leaks it.
+func (c Credential) String() string {
+	exp := "never"
+	if c.ExpirationTimestamp != nil {
+		exp = c.ExpirationTimestamp.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("Credential{Source: %s, ServiceAccount: %s/%s, SecretName: %q, Expires: %s, Audiences: %v, Server: %q, Token: <redacted>}",
+		c.Source, c.Namespace, c.ServiceAccount, c.SecretName, exp, c.Audiences, c.Server)
+}
+
+// GoString is String for %#v.
+func (c Credential) GoString() string { return c.String() }

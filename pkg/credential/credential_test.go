@@ -3,6 +3,7 @@ package credential
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -485,5 +486,16 @@ func TestCreateSecretInterruptedCleansUp(t *testing.T) {
 	list, _ := client.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
 	if len(list.Items) != 0 {
 		t.Errorf("an interrupted run left its Secret behind: %v", list.Items[0].Name)
+	}
+}
+
+func TestCredentialPrintsNoToken(t *testing.T) {
+	c := &Credential{Token: "secret-token-value", Source: SourceSecret, Namespace: ns, ServiceAccount: "ci"}
+	for _, format := range []string{"%v", "%+v", "%s", "%#v"} {
+		for _, v := range []any{c, *c} {
+			if out := fmt.Sprintf(format, v); strings.Contains(out, "secret-token-value") || !strings.Contains(out, "build/ci") {
+				t.Errorf("Sprintf(%q) = %s", format, out)
+			}
+		}
 	}
 }
