@@ -103,3 +103,16 @@ func TestTransportFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestInsecureSkipTLSVerifyWarns: skipping TLS verification works only when
+// asked for, and every command then says so on stderr.
+func TestInsecureSkipTLSVerifyWarns(t *testing.T) {
+	for _, cmd := range faultCommands {
+		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
+			res := access(t, append(append([]string{}, cmd...), "--insecure-skip-tls-verify")...).runOK()
+			if !strings.Contains(res.stderr, "Warning: TLS verification is disabled") {
+				t.Errorf("no warning on stderr:\n%s", res.stderr)
+			}
+		})
+	}
+}
