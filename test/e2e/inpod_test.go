@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-access/kubectl-access/pkg/credential"
+)
+
+// TestInPodIdentity plays a pod: the service account token, CA and
+// namespace mounted where the kubelet puts them, KUBERNETES_SERVICE_HOST and
+// _PORT set, and no kubeconfig. Every command then acts as the pod's own
+// service account. The mount path is fixed (client-go reads it too), so the
+// test creates it for real; it runs only as root on a machine that is not a
+// pod itself, and removes what it created.
+func TestInPodIdentity(t *testing.T) {
+	const secretsDir = "/var/run/secrets"
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create " + credential.MountedDir)
+	}
+	if _, err := os.Lstat(secretsDir); err == nil {
+		t.Skip(secretsDir + " exists (a real pod?): not touching it")
+	}
+	ns := newNamespace(t)
+	createServiceAccount(t, ns, "podsa")
+	token := requestToken(t, ns, "podsa")
+	ca, err := os.ReadFile(env.cp.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(credential.MountedDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(secretsDir) })
+	for name, data := range map[string][]byte{"token": []byte(token), "ca.crt": ca, "namespace": []byte(ns)} {
+		if err := os.WriteFile(filepath.Join(credential.MountedDir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := url.Parse(env.cp.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(args ...string) *run {
+		return access(t, args...).withKubeconfig("").withEnv("KUBERNETES_SERVICE_HOST="+u.Hostname(), "KUBERNETES_SERVICE_PORT="+u.Port())
+	}
+	want := "system:serviceaccount:" + ns + ":podsa"
+
+	res := pod("token").runOK()
+	if res.stdout != token {
+		t.Errorf("token in a pod printed %d bytes, want the mounted token", len(res.stdout))
+	}
+	res = pod("token", "-o", "json").runOK()
+	var rec tokenRecord
+	if err := json.Unmarshal([]byte(res.stdout), &rec); err != nil || rec.Source != "mounted" || rec.ServiceAccount != "podsa" || rec.Namespace != ns {
+		t.Errorf("token -o json in a pod = %+v (%v), want source mounted for %s", rec, err, want)
+	}
+	res = pod("probe", "-o", "json").runOK()
+	if !strings.Contains(res.stdout, `"username": "`+want+`"`) {
+		t.Errorf("probe in a pod does not act as %s:\n%s", want, res.stdout)
+	}
+	res = pod("whoami", "-o", "json").runOK()
+	if !strings.Contains(res.stdout, `"username": "`+want+`"`) {
+		t.Errorf("whoami in a pod does not act as %s:\n%s", want, res.stdout)
+	}
+	assertNoSecretLeak(t, "stderr", res.stderr, token)
+}
