@@ -99,30 +99,9 @@ func Merge(access clientcmd.ConfigAccess, add *clientcmdapi.Config, opts MergeOp
 	if err != nil {
 		return "", err
 	}
-	for name, c := range add.Clusters {
-		n := c.DeepCopy()
-		n.LocationOfOrigin = ""
-		if old, ok := start.Clusters[name]; ok {
-			n.LocationOfOrigin = old.LocationOfOrigin
-		}
-		start.Clusters[name] = n
-	}
-	for name, a := range add.AuthInfos {
-		n := a.DeepCopy()
-		n.LocationOfOrigin = ""
-		if old, ok := start.AuthInfos[name]; ok {
-			n.LocationOfOrigin = old.LocationOfOrigin
-		}
-		start.AuthInfos[name] = n
-	}
-	for name, c := range add.Contexts {
-		n := c.DeepCopy()
-		n.LocationOfOrigin = ""
-		if old, ok := start.Contexts[name]; ok {
-			n.LocationOfOrigin = old.LocationOfOrigin
-		}
-		start.Contexts[name] = n
-	}
+	putEntries(start.Clusters, add.Clusters, (*clientcmdapi.Cluster).DeepCopy, func(c *clientcmdapi.Cluster) *string { return &c.LocationOfOrigin })
+	putEntries(start.AuthInfos, add.AuthInfos, (*clientcmdapi.AuthInfo).DeepCopy, func(a *clientcmdapi.AuthInfo) *string { return &a.LocationOfOrigin })
+	putEntries(start.Contexts, add.Contexts, (*clientcmdapi.Context).DeepCopy, func(c *clientcmdapi.Context) *string { return &c.LocationOfOrigin })
 	if opts.SetCurrent {
 		start.CurrentContext = add.CurrentContext
 	}
@@ -139,6 +118,20 @@ func Merge(access clientcmd.ConfigAccess, add *clientcmdapi.Config, opts MergeOp
 // entries names the clusters, users and contexts to be written.
 type entries struct {
 	clusters, users, contexts []string
+}
+
+// putEntries copies the entries of add into dst. An entry that replaces one
+// of the same name keeps the file that one came from, so ModifyConfig writes
+// it back there; a new one goes where ModifyConfig puts new entries.
+func putEntries[E any](dst, add map[string]*E, deepCopy func(*E) *E, origin func(*E) *string) {
+	for name, e := range add {
+		n := deepCopy(e)
+		*origin(n) = ""
+		if old, ok := dst[name]; ok {
+			*origin(n) = *origin(old)
+		}
+		dst[name] = n
+	}
 }
 
 func keys[V any](m map[string]V) []string {
