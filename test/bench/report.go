@@ -519,7 +519,7 @@ func (r *report) notes() []string {
 		}
 		note := "Missed: " + t.name + " — " + t.measured + "."
 		if t.budget > 0 {
-			note += fmt.Sprintf(" Meeting it needs the command to finish within %s; it sent %d request(s), one after another", fmtDur(t.budget), t.requests)
+			note += fmt.Sprintf(" Meeting it needs the command to finish within %s; it sent %d request(s)", fmtDur(t.budget), t.requests)
 			if c := r.find("startup"); c != nil && c.measured() {
 				startup := nameVersion
 				if t.dispatched {
