@@ -125,6 +125,21 @@ func (r *run) expectExit(code int, want ...string) result {
 	return res
 }
 
+// expectRefusal runs a command that must be refused: it exits with code,
+// prints nothing on stdout and exactly one "error: " line on stderr, which
+// contains every one of want.
+func (r *run) expectRefusal(code int, want ...string) result {
+	r.t.Helper()
+	res := r.expectExit(code, append([]string{"error: "}, want...)...)
+	if res.stdout != "" {
+		r.t.Errorf("stdout is not empty: %q", res.stdout)
+	}
+	if n := strings.Count(res.stderr, "error: "); n != 1 {
+		r.t.Errorf("%d error lines, want exactly one:\n%s", n, res.stderr)
+	}
+	return res
+}
+
 // adminConfig is a rest.Config with the admin client certificate.
 func adminConfig(t *testing.T) *rest.Config {
 	t.Helper()

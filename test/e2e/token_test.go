@@ -216,13 +216,7 @@ func TestTokenBadInput(t *testing.T) {
 			if tc.kubeconfig != "" {
 				r = r.withKubeconfig(tc.kubeconfig)
 			}
-			res := r.expectExit(tc.code, append([]string{"error: "}, tc.want...)...)
-			if res.stdout != "" {
-				t.Errorf("stdout is not empty: %q", res.stdout)
-			}
-			if strings.Count(res.stderr, "error: ") != 1 {
-				t.Errorf("the error is not printed exactly once:\n%s", res.stderr)
-			}
+			r.expectRefusal(tc.code, tc.want...)
 		})
 	}
 	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(before, ",") {
