@@ -110,16 +110,21 @@ func (s *subject) describe() string {
 	return "the given token"
 }
 
+// changedTokenFlag returns the first token flag given on the command line,
+// or "".
+func changedTokenFlag(cmd *cobra.Command) string {
+	for _, name := range tokenFlagNames {
+		if cmd.Flags().Changed(name) {
+			return name
+		}
+	}
+	return ""
+}
+
 // validateSubjectFlags rejects flag combinations that contradict each other,
 // before anything is sent.
 func validateSubjectFlags(cmd *cobra.Command, f *subjectFlags, args []string) error {
-	changedTokenFlag := ""
-	for _, name := range tokenFlagNames {
-		if cmd.Flags().Changed(name) {
-			changedTokenFlag = name
-			break
-		}
-	}
+	tokenFlag := changedTokenFlag(cmd)
 	switch {
 	case f.current && f.tokenFile != "":
 		return exitcode.Usagef("--current and --token-file cannot be used together")
@@ -127,8 +132,8 @@ func validateSubjectFlags(cmd *cobra.Command, f *subjectFlags, args []string) er
 		return exitcode.Usagef("--current acts as the kubeconfig's credentials; it cannot be used with a SERVICEACCOUNT argument (%q)", args[0])
 	case f.tokenFile != "" && len(args) > 0:
 		return exitcode.Usagef("--token-file gives the token; it cannot be used with a SERVICEACCOUNT argument (%q)", args[0])
-	case (f.current || f.tokenFile != "") && changedTokenFlag != "":
-		return exitcode.Usagef("--%s obtains a service account token; it cannot be used with --current or --token-file", changedTokenFlag)
+	case (f.current || f.tokenFile != "") && tokenFlag != "":
+		return exitcode.Usagef("--%s obtains a service account token; it cannot be used with --current or --token-file", tokenFlag)
 	case cmd.Flags().Changed("token-file") && f.tokenFile == "":
 		return exitcode.Usagef("--token-file must name a file, or - for stdin")
 	}

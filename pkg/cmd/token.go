@@ -144,12 +144,7 @@ func (o *TokenOptions) Complete(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		o.serviceAccount = args[0]
 	}
-	for _, name := range tokenFlagNames {
-		if cmd.Flags().Changed(name) {
-			o.changedTokenFlag = name
-			break
-		}
-	}
+	o.changedTokenFlag = changedTokenFlag(cmd)
 	if cmd.Flags().Changed("token-file") && o.tokenFile == "" {
 		return exitcode.Usagef("--token-file must name a file, or - for stdin")
 	}
