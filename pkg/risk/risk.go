@@ -2,10 +2,16 @@
 // holder gain rights it was not given: reading credentials, running code as
 // another identity, or rewriting the rules themselves.
 //
-// The checks look at what a rule grants, with RBAC's own wildcard semantics
-// ("*" verbs, groups and resources, "*/subresource"). A rule narrowed to
-// resourceNames is still marked: the names narrow the risk, they do not
-// remove it.
+// Each check is a list of concrete actions ("create pods/exec", "get
+// secrets") that realise it. The actions serve two ways. Assess matches the
+// rules a SelfSubjectRulesReview listed against them, with RBAC's own
+// wildcard semantics ("*" verbs, groups and resources, "*/subresource"); a
+// rule narrowed to resourceNames is still marked: the names narrow the risk,
+// they do not remove it. Where the listed rules are incomplete (a webhook
+// authorizer, as on GKE, EKS and AKS, grants rights no rule shows), each
+// action becomes a SelfSubjectAccessReview (Action.AccessReviewSpec) that the
+// server answers with every authorizer, and Covers tells which actions the
+// listed rules already grant.
 package risk
 
 import (
@@ -21,8 +27,27 @@ type Check struct {
 	ID string
 	// Reason says why a rule that fails the check is dangerous.
 	Reason string
-	// grants reports whether a rule fails the check.
+	// Actions are the requests that realise the risk: a subject allowed any
+	// one of them fails the check. Assess matches listed rules against
+	// them; where rules cannot be listed completely (a webhook authorizer),
+	// a SelfSubjectAccessReview per action answers instead.
+	Actions []Action
+	// grants, when set, replaces the matching of rules against Actions, for
+	// a check whose rules the actions cannot spell out.
 	grants func(rule rbacv1.PolicyRule) bool
+}
+
+// matches reports whether rule fails the check.
+func (c Check) matches(rule rbacv1.PolicyRule) bool {
+	if c.grants != nil {
+		return c.grants(rule)
+	}
+	for _, a := range c.Actions {
+		if policyRuleGrants(rule, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Finding is a check a rule fails.
@@ -59,62 +84,87 @@ func Checks() []Check {
 		{
 			ID:     Admin,
 			Reason: `every verb on every resource of its API groups ("*" on "*"): admin rights wherever the rule holds`,
+			// Asked of the server: everything, in every group.
+			Actions: []Action{{Verb: rbacv1.VerbAll, Group: rbacv1.APIGroupAll, Resource: rbacv1.ResourceAll}},
+			// A listed rule is admin in whichever groups it names, which no
+			// finite list of actions spells out.
 			grants: func(r rbacv1.PolicyRule) bool {
 				return slices.Contains(r.Verbs, rbacv1.VerbAll) && slices.Contains(r.Resources, rbacv1.ResourceAll) && len(r.APIGroups) > 0
 			},
 		},
 		{
-			ID:     ReadSecrets,
-			Reason: "reads Secrets, which hold credentials and other service accounts' tokens",
-			grants: grantsAny([]string{"secrets"}, []string{"get", "list", "watch"}),
+			ID:      ReadSecrets,
+			Reason:  "reads Secrets, which hold credentials and other service accounts' tokens",
+			Actions: each([]string{"get", "list", "watch"}, Action{Resource: "secrets"}),
 		},
 		{
-			ID:     Exec,
-			Reason: "runs commands in or attaches to containers (create on pods/exec or pods/attach), and so acts as their service accounts",
-			grants: grantsAny([]string{"pods/exec", "pods/attach"}, []string{"create"}),
+			ID:      Exec,
+			Reason:  "runs commands in or attaches to containers (create on pods/exec or pods/attach), and so acts as their service accounts",
+			Actions: each([]string{"create"}, Action{Resource: "pods", Subresource: "exec"}, Action{Resource: "pods", Subresource: "attach"}),
 		},
 		{
-			ID:     CreateToken,
-			Reason: "mints tokens for other service accounts (create on serviceaccounts/token)",
-			grants: grantsAny([]string{"serviceaccounts/token"}, []string{"create"}),
+			ID:      CreateToken,
+			Reason:  "mints tokens for other service accounts (create on serviceaccounts/token)",
+			Actions: each([]string{"create"}, Action{Resource: "serviceaccounts", Subresource: "token"}),
 		},
 		{
-			ID:     Impersonate,
-			Reason: "impersonates other users, groups or service accounts",
+			ID:      Impersonate,
+			Reason:  "impersonates other users, groups or service accounts",
+			Actions: each([]string{impersonateVerb}, Action{Resource: "users"}, Action{Resource: "groups"}, Action{Resource: "serviceaccounts"}),
+			// Listed rules are also marked for the constrained-impersonation
+			// verbs and for UIDs and user extras, which the actions leave
+			// out: they add to impersonating a user, not replace it.
 			grants: grantsImpersonation,
 		},
 		{
 			ID:     EscalateOrBind,
 			Reason: "grants rights it does not hold itself (escalate or bind on roles or clusterroles)",
-			grants: grantsAny([]string{"roles." + rbacGroup, "clusterroles." + rbacGroup}, []string{"escalate", "bind"}),
+			Actions: each([]string{"escalate", "bind"},
+				Action{Group: rbacGroup, Resource: "roles"}, Action{Group: rbacGroup, Resource: "clusterroles"}),
 		},
 		{
 			ID:     NodesProxy,
 			Reason: "reaches the kubelet API through nodes/proxy, which runs commands in any pod of the node",
-			grants: func(r rbacv1.PolicyRule) bool {
-				return len(r.Verbs) > 0 && grantsResource(r, "", "nodes/proxy")
-			},
+			// The verbs of the HTTP methods a proxied request can use: it
+			// always names a node, so never list, watch or deletecollection.
+			Actions: each([]string{"get", "create", "update", "patch", "delete"}, Action{Resource: "nodes", Subresource: "proxy"}),
 		},
 		{
 			ID:     WriteRBAC,
 			Reason: "creates, changes or deletes RBAC roles and bindings, and so its own rights",
-			grants: grantsAny([]string{"roles." + rbacGroup, "rolebindings." + rbacGroup, "clusterroles." + rbacGroup, "clusterrolebindings." + rbacGroup}, writeVerbs),
+			Actions: each(writeVerbs,
+				Action{Group: rbacGroup, Resource: "roles"}, Action{Group: rbacGroup, Resource: "rolebindings"},
+				Action{Group: rbacGroup, Resource: "clusterroles"}, Action{Group: rbacGroup, Resource: "clusterrolebindings"}),
 		},
 		{
 			ID:     WriteWebhooks,
 			Reason: "creates, changes or deletes admission webhooks, which see and can alter or block every object written",
-			grants: grantsAny([]string{"mutatingwebhookconfigurations." + admissionGroup, "validatingwebhookconfigurations." + admissionGroup}, writeVerbs),
+			Actions: each(writeVerbs,
+				Action{Group: admissionGroup, Resource: "mutatingwebhookconfigurations"},
+				Action{Group: admissionGroup, Resource: "validatingwebhookconfigurations"}),
 		},
 		{
 			ID:     WriteWorkloads,
 			Reason: "creates, changes or deletes workloads, which can run as any service account of their namespace and read its token",
-			grants: grantsAny([]string{
-				"pods", "replicationcontrollers",
-				"deployments.apps", "daemonsets.apps", "statefulsets.apps", "replicasets.apps",
-				"jobs.batch", "cronjobs.batch",
-			}, writeVerbs),
+			Actions: each(writeVerbs,
+				Action{Resource: "pods"}, Action{Resource: "replicationcontrollers"},
+				Action{Group: "apps", Resource: "deployments"}, Action{Group: "apps", Resource: "daemonsets"},
+				Action{Group: "apps", Resource: "statefulsets"}, Action{Group: "apps", Resource: "replicasets"},
+				Action{Group: "batch", Resource: "jobs"}, Action{Group: "batch", Resource: "cronjobs"}),
 		},
 	}
+}
+
+// each returns every verb on every target, target by target.
+func each(verbs []string, targets ...Action) []Action {
+	out := make([]Action, 0, len(verbs)*len(targets))
+	for _, t := range targets {
+		for _, v := range verbs {
+			t.Verb = v
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Assess returns the checks rule fails, in the order of Checks. A rule with
@@ -123,7 +173,7 @@ func Checks() []Check {
 func Assess(rule rbacv1.PolicyRule) []Finding {
 	var findings []Finding
 	for _, c := range Checks() {
-		if !c.grants(rule) {
+		if !c.matches(rule) {
 			continue
 		}
 		findings = append(findings, Finding{Check: c.ID, Reason: c.Reason})
@@ -134,26 +184,10 @@ func Assess(rule rbacv1.PolicyRule) []Finding {
 	return findings
 }
 
-// grantsAny returns a check that fails when the rule grants one of verbs on
-// one of resources, each written resource[/subresource][.group].
-func grantsAny(resources, verbs []string) func(rbacv1.PolicyRule) bool {
-	return func(r rbacv1.PolicyRule) bool {
-		if !grantsVerb(r, verbs...) {
-			return false
-		}
-		for _, gr := range resources {
-			resource, group, _ := strings.Cut(gr, ".")
-			if grantsResource(r, group, resource) {
-				return true
-			}
-		}
-		return false
-	}
-}
-
 // grantsImpersonation covers the impersonate verb on any resource (and the
 // newer impersonate:... verbs of constrained impersonation), and "*" verbs on
-// what can be impersonated.
+// what can be impersonated: users, groups, service accounts, UIDs and user
+// extras.
 func grantsImpersonation(r rbacv1.PolicyRule) bool {
 	for _, v := range r.Verbs {
 		if strings.HasPrefix(v, impersonateVerb) {
@@ -163,48 +197,16 @@ func grantsImpersonation(r rbacv1.PolicyRule) bool {
 	if !slices.Contains(r.Verbs, rbacv1.VerbAll) {
 		return false
 	}
-	if grantsResource(r, "", "users") || grantsResource(r, "", "groups") || grantsResource(r, "", "serviceaccounts") || grantsResource(r, authnGroup, "uids") {
-		return true
+	for _, target := range []Action{{Resource: "users"}, {Resource: "groups"}, {Resource: "serviceaccounts"}, {Group: authnGroup, Resource: "uids"}} {
+		if groupMatches(r.APIGroups, target.Group) && resourceMatches(r.Resources, target.Resource, "") {
+			return true
+		}
 	}
-	if !grantsGroup(r, authnGroup) {
+	if !groupMatches(r.APIGroups, authnGroup) {
 		return false
 	}
 	for _, res := range r.Resources {
 		if strings.HasPrefix(res, "userextras/") {
-			return true
-		}
-	}
-	return false
-}
-
-// grantsVerb reports whether the rule allows one of verbs.
-func grantsVerb(r rbacv1.PolicyRule, verbs ...string) bool {
-	for _, v := range r.Verbs {
-		if v == rbacv1.VerbAll || slices.Contains(verbs, v) {
-			return true
-		}
-	}
-	return false
-}
-
-// grantsGroup reports whether the rule covers the API group.
-func grantsGroup(r rbacv1.PolicyRule, group string) bool {
-	return slices.Contains(r.APIGroups, rbacv1.APIGroupAll) || slices.Contains(r.APIGroups, group)
-}
-
-// grantsResource reports whether the rule covers resource (with its
-// subresource, if any) in group, the way the RBAC authorizer matches:
-// "*", an exact match, or "*/subresource".
-func grantsResource(r rbacv1.PolicyRule, group, resource string) bool {
-	if !grantsGroup(r, group) {
-		return false
-	}
-	_, sub, hasSub := strings.Cut(resource, "/")
-	for _, res := range r.Resources {
-		switch {
-		case res == rbacv1.ResourceAll, res == resource:
-			return true
-		case hasSub && res == "*/"+sub:
 			return true
 		}
 	}

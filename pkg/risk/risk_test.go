@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -67,6 +68,10 @@ func TestAssess(t *testing.T) {
 		{"get nodes/proxy", rule(core, s("nodes/proxy"), s("get")), s(NodesProxy)},
 		{"every proxy subresource", rule(core, s("*/proxy"), s("create")), s(NodesProxy)},
 		{"nodes without proxy", rule(core, s("nodes"), s("get", "list")), nil},
+		{"every HTTP method's verb on nodes/proxy", rule(core, s("nodes/proxy"), s("update")), s(NodesProxy)},
+		{"delete nodes/proxy", rule(core, s("nodes/proxy"), s("delete")), s(NodesProxy)},
+		{"a proxied request always names a node, so list is nothing", rule(core, s("nodes/proxy"), s("list", "watch", "deletecollection")), nil},
+		{"proxy of another group", rule(s("example.com"), s("nodes/proxy"), s("get")), nil},
 
 		// Writes to RBAC, webhooks and workloads.
 		{"create rolebindings", rule(rbac, s("rolebindings"), s("create")), s(WriteRBAC)},
@@ -113,12 +118,81 @@ func TestAssess(t *testing.T) {
 func TestChecksAreDistinctAndExplained(t *testing.T) {
 	seen := map[string]bool{}
 	for _, c := range Checks() {
-		if c.ID == "" || c.Reason == "" || c.grants == nil {
+		if c.ID == "" || c.Reason == "" || len(c.Actions) == 0 {
 			t.Errorf("check %+v is incomplete", c)
 		}
 		if seen[c.ID] {
 			t.Errorf("check ID %q is used twice", c.ID)
 		}
 		seen[c.ID] = true
+		actions := map[Action]bool{}
+		for _, a := range c.Actions {
+			if actions[a] {
+				t.Errorf("check %s lists %q twice", c.ID, a)
+			}
+			actions[a] = true
+		}
+	}
+}
+
+// TestEveryActionFailsItsCheck proves the two uses of a check agree: a rule
+// granting exactly one of its actions, and nothing else, fails the check,
+// also for the checks that match rules their own way.
+func TestEveryActionFailsItsCheck(t *testing.T) {
+	for _, c := range Checks() {
+		for _, a := range c.Actions {
+			resource := a.Resource
+			if a.Subresource != "" {
+				resource += "/" + a.Subresource
+			}
+			r := rule(s(a.Group), s(resource), s(a.Verb))
+			if !slices.ContainsFunc(Assess(r), func(f Finding) bool { return f.Check == c.ID }) {
+				t.Errorf("%s: a rule granting only %q does not fail the check", c.ID, a)
+			}
+			parsed, err := ParseAction(a.String())
+			if err != nil || parsed != a {
+				t.Errorf("%s: action %+v written %q reads back as %+v, %v", c.ID, a, a.String(), parsed, err)
+			}
+		}
+	}
+}
+
+func TestCheckActions(t *testing.T) {
+	want := map[string][]string{
+		Admin:          s("* *.*"),
+		ReadSecrets:    s("get secrets", "list secrets", "watch secrets"),
+		Exec:           s("create pods/exec", "create pods/attach"),
+		CreateToken:    s("create serviceaccounts/token"),
+		Impersonate:    s("impersonate users", "impersonate groups", "impersonate serviceaccounts"),
+		EscalateOrBind: s("escalate roles.rbac.authorization.k8s.io", "bind roles.rbac.authorization.k8s.io", "escalate clusterroles.rbac.authorization.k8s.io", "bind clusterroles.rbac.authorization.k8s.io"),
+		NodesProxy:     s("get nodes/proxy", "create nodes/proxy", "update nodes/proxy", "patch nodes/proxy", "delete nodes/proxy"),
+	}
+	writes := func(resources ...string) []string {
+		var out []string
+		for _, r := range resources {
+			for _, v := range s("create", "update", "patch", "delete", "deletecollection") {
+				out = append(out, v+" "+r)
+			}
+		}
+		return out
+	}
+	want[WriteRBAC] = writes("roles.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io", "clusterrolebindings.rbac.authorization.k8s.io")
+	want[WriteWebhooks] = writes("mutatingwebhookconfigurations.admissionregistration.k8s.io", "validatingwebhookconfigurations.admissionregistration.k8s.io")
+	want[WriteWorkloads] = writes("pods", "replicationcontrollers", "deployments.apps", "daemonsets.apps", "statefulsets.apps", "replicasets.apps", "jobs.batch", "cronjobs.batch")
+
+	got := map[string][]string{}
+	var order []string
+	for _, c := range Checks() {
+		order = append(order, c.ID)
+		for _, a := range c.Actions {
+			got[c.ID] = append(got[c.ID], a.String())
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("check actions (-want +got):\n%s", diff)
+	}
+	wantOrder := s(Admin, ReadSecrets, Exec, CreateToken, Impersonate, EscalateOrBind, NodesProxy, WriteRBAC, WriteWebhooks, WriteWorkloads)
+	if diff := cmp.Diff(wantOrder, order); diff != "" {
+		t.Errorf("check order (-want +got):\n%s", diff)
 	}
 }
