@@ -1,0 +1,170 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
+
+	"github.com/kubectl-access/kubectl-access/pkg/risk"
+)
+
+// Verification is what the SelfSubjectAccessReview of one action in one
+// namespace said, or why there is no answer. Unlike the rules of a
+// SelfSubjectRulesReview, the answer comes from every authorizer of the
+// server, webhooks included, so it holds where the rules are incomplete.
+type Verification struct {
+	// Namespace is where the action was asked; "" for a cluster-scoped
+	// action, asked once (risk.Action.ClusterScoped).
+	Namespace string
+	// Action is what was asked.
+	Action risk.Action
+	// Allowed is true when an authorizer allows the action.
+	Allowed bool
+	// Denied is true when an authorizer denied it outright. Neither Allowed
+	// nor Denied means that no authorizer had an opinion, which denies too.
+	Denied bool
+	// Reason is the server's explanation, e.g. the binding or the webhook
+	// that decided; often empty.
+	Reason string
+	// EvaluationError is an authorizer's failure (a webhook that failed or
+	// timed out): the answer may be wrong.
+	EvaluationError string
+	// Err is why the action was not verified; nil when it was.
+	Err error
+}
+
+// Verifier sends SelfSubjectAccessReviews, one per action and namespace,
+// with a bounded number in flight.
+type Verifier struct {
+	// Client sends the reviews; it must authenticate as the subject alone,
+	// and its rate limiter should allow Concurrency requests at once.
+	Client authorizationv1client.SelfSubjectAccessReviewsGetter
+	// Concurrency bounds the reviews in flight; DefaultConcurrency if < 1.
+	Concurrency int
+	// Timeout bounds each review, its retries of 429 answers included;
+	// 0 means no bound besides the context's.
+	Timeout time.Duration
+}
+
+// verifyUnit is one review to send.
+type verifyUnit struct {
+	namespace string
+	action    risk.Action
+}
+
+// Verify asks whether the subject may perform each action in each
+// namespace ("" asks across every namespace at once), and a cluster-scoped
+// action once, cluster-wide; with no namespaces only cluster-scoped actions
+// are asked. The results
+// come action by action, in the order given, and within an action in the
+// order of namespaces; a pair given twice is asked once. A failure of one
+// review is recorded in its result, never dropped. As with Review, a
+// failure every other review would repeat (unreachable server, TLS failure,
+// 401, 403) stops the run: the reviews not yet answered get a
+// NotReviewedError, and answers already in are kept. The error is non-nil
+// only when ctx ends; the results are returned even then.
+func (v *Verifier) Verify(ctx context.Context, namespaces []string, actions []risk.Action) ([]Verification, error) {
+	units := verifyUnits(namespaces, actions)
+	limit := v.Concurrency
+	if limit < 1 {
+		limit = DefaultConcurrency
+	}
+	run, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+
+	results := make([]Verification, len(units))
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for i, u := range units {
+		results[i] = Verification{Namespace: u.namespace, Action: u.action}
+		if run.Err() != nil {
+			results[i].Err = notReviewed(ctx, run)
+			continue
+		}
+		g.Go(func() error {
+			if run.Err() != nil {
+				results[i].Err = notReviewed(ctx, run)
+				return nil
+			}
+			res := v.verifyOne(run, u)
+			switch {
+			case res.Err == nil:
+			case run.Err() != nil:
+				// Abandoned because another review stopped the run, or
+				// because ctx ended.
+				res.Err = notReviewed(ctx, run)
+			case stopsRun(res.Err):
+				stop(&verifyStopError{unit: u, err: res.Err})
+			}
+			results[i] = res
+			return nil
+		})
+	}
+	_ = g.Wait() // the goroutines record their errors in results
+	return results, ctx.Err()
+}
+
+// verifyUnits lists the reviews to send, in result order, each once.
+func verifyUnits(namespaces []string, actions []risk.Action) []verifyUnit {
+	var units []verifyUnit
+	seen := map[verifyUnit]bool{}
+	add := func(u verifyUnit) {
+		if !seen[u] {
+			seen[u] = true
+			units = append(units, u)
+		}
+	}
+	for _, a := range actions {
+		if a.ClusterScoped() {
+			add(verifyUnit{action: a})
+			continue
+		}
+		for _, ns := range namespaces {
+			add(verifyUnit{namespace: ns, action: a})
+		}
+	}
+	return units
+}
+
+// verifyOne sends one SelfSubjectAccessReview.
+func (v *Verifier) verifyOne(ctx context.Context, u verifyUnit) Verification {
+	res := Verification{Namespace: u.namespace, Action: u.action}
+	if v.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, v.Timeout)
+		defer cancel()
+	}
+	review, err := v.Client.SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: u.action.AccessReviewSpec(u.namespace),
+	}, metav1.CreateOptions{})
+	if err != nil {
+		res.Err = classify(ctx, err, v.Timeout)
+		return res
+	}
+	res.Allowed = review.Status.Allowed
+	res.Denied = review.Status.Denied
+	res.Reason = review.Status.Reason
+	res.EvaluationError = review.Status.EvaluationError
+	return res
+}
+
+// verifyStopError is the cancellation cause of a run stopped by one review.
+type verifyStopError struct {
+	unit verifyUnit
+	err  error
+}
+
+func (e *verifyStopError) Error() string {
+	where := ""
+	if e.unit.namespace != "" {
+		where = fmt.Sprintf(" in namespace %q", e.unit.namespace)
+	}
+	return fmt.Sprintf("the review of %q%s failed: %v", e.unit.action.String(), where, e.err)
+}
+
+func (e *verifyStopError) Unwrap() error { return e.err }
