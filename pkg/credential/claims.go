@@ -97,6 +97,20 @@ func (c *Claims) ServiceAccount() (namespace, name string) {
 	return parts[2], parts[3]
 }
 
+// ServiceAccountUID returns the uid of the service account a
+// Kubernetes-issued token names: the legacy claim
+// kubernetes.io/serviceaccount/service-account.uid, else the bound token's
+// kubernetes.io.serviceaccount.uid; "" when there is neither.
+func (c *Claims) ServiceAccountUID() string {
+	if uid, ok := c.Claims["kubernetes.io/serviceaccount/service-account.uid"].(string); ok && uid != "" {
+		return uid
+	}
+	k8s, _ := c.Claims["kubernetes.io"].(map[string]any)
+	sa, _ := k8s["serviceaccount"].(map[string]any)
+	uid, _ := sa["uid"].(string)
+	return uid
+}
+
 func (c *Credential) fillFromClaims(claims *Claims) {
 	if ns, name := claims.ServiceAccount(); name != "" {
 		c.Namespace, c.ServiceAccount = ns, name

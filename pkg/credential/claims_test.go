@@ -35,6 +35,35 @@ func TestDecodeClaims(t *testing.T) {
 	}
 }
 
+func TestClaimsServiceAccountUID(t *testing.T) {
+	cases := []struct {
+		name   string
+		claims string
+		want   string
+	}{
+		{"a legacy Secret's token names the uid in its own claim", `{"kubernetes.io/serviceaccount/service-account.uid":"u-legacy"}`, "u-legacy"},
+		{"a bound token names it under kubernetes.io", `{"kubernetes.io":{"namespace":"build","serviceaccount":{"name":"ci","uid":"u-bound"}}}`, "u-bound"},
+		{"the legacy claim comes first", `{"kubernetes.io/serviceaccount/service-account.uid":"u-legacy","kubernetes.io":{"serviceaccount":{"uid":"u-bound"}}}`, "u-legacy"},
+		{"an empty legacy claim leaves the bound one", `{"kubernetes.io/serviceaccount/service-account.uid":"","kubernetes.io":{"serviceaccount":{"uid":"u-bound"}}}`, "u-bound"},
+		{"no uid claim: none", `{"sub":"system:serviceaccount:build:ci"}`, ""},
+		{"a legacy uid that is not a string: none", `{"kubernetes.io/serviceaccount/service-account.uid":7}`, ""},
+		{"kubernetes.io that is not an object: none", `{"kubernetes.io":"build"}`, ""},
+		{"serviceaccount that is not an object: none", `{"kubernetes.io":{"serviceaccount":"ci"}}`, ""},
+		{"a bound uid that is not a string: none", `{"kubernetes.io":{"serviceaccount":{"uid":["u"]}}}`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := DecodeClaims(jwt(`{"alg":"RS256"}`, tc.claims))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.ServiceAccountUID(); got != tc.want {
+				t.Errorf("ServiceAccountUID() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestDecodeClaimsRejectsNonJWT(t *testing.T) {
 	for _, token := range []string{
 		"", "opaque-static-token", "a.b", "a.b.c.d", "!!!.e30.sig", "e30.!!!.sig",
@@ -67,5 +96,6 @@ func FuzzDecodeClaims(f *testing.F) {
 		_ = c.Audiences()
 		_ = c.Expiry()
 		_, _ = c.ServiceAccount()
+		_ = c.ServiceAccountUID()
 	})
 }

@@ -6,9 +6,12 @@ package credential
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -20,6 +23,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/watch"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
@@ -80,46 +85,88 @@ type Request struct {
 	WaitTimeout time.Duration
 }
 
-// Validate checks a request before anything is sent to the server. The
-// messages name the flags the command line uses.
+// Field names a part of a Request, so that a caller can word an error about
+// it with its own name for it (the command line's flags).
+type Field string
+
+// The fields of a Request that Validate checks.
+const (
+	FieldServiceAccount  Field = "ServiceAccount"
+	FieldSource          Field = "Source"
+	FieldDuration        Field = "Duration"
+	FieldAudiences       Field = "Audiences"
+	FieldBoundObjectKind Field = "BoundObjectKind"
+	FieldBoundObjectName Field = "BoundObjectName"
+	FieldCreateSecret    Field = "CreateSecret"
+	FieldWaitTimeout     Field = "WaitTimeout"
+)
+
+// RequestError says which field of a Request is wrong, and why. Problem
+// reads after the field's name ("must be positive (got -1s)"); Conflicts
+// lists the fields Problem is about when it is a combination of several.
+type RequestError struct {
+	Field     Field
+	Problem   string
+	Conflicts []Field
+}
+
+func (e *RequestError) Error() string { return string(e.Field) + " " + e.Problem }
+
+// DurationTooShortError is returned for a TokenRequest lifetime below Min,
+// the shortest the TokenRequest API accepts.
+type DurationTooShortError struct {
+	Min, Got time.Duration
+}
+
+func (e *DurationTooShortError) Error() string {
+	return fmt.Sprintf("must be at least %s or 0 for the server's default (got %s)", e.Min, e.Got)
+}
+
+func invalid(f Field, format string, args ...any) error {
+	return &RequestError{Field: f, Problem: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks a request before anything is sent to the server. Its
+// errors are *RequestError or *DurationTooShortError.
 func (r *Request) Validate() error {
 	switch r.Source {
 	case SourceAuto, SourceSecret, SourceRequest:
 	default:
-		return fmt.Errorf("--source must be one of auto, secret, request (got %q)", r.Source)
+		return invalid(FieldSource, "must be one of auto, secret, request (got %q)", r.Source)
 	}
 	if r.ServiceAccount == "" {
-		return errors.New("service account name must not be empty")
+		return invalid(FieldServiceAccount, "must not be empty")
 	}
 	if r.Duration < 0 {
-		return fmt.Errorf("--duration must be positive (got %s)", r.Duration)
+		return invalid(FieldDuration, "must be positive (got %s)", r.Duration)
 	}
 	if r.Duration > 0 && r.Duration < MinDuration {
-		return fmt.Errorf("--duration must be at least %s or 0 for the server's default (got %s)", MinDuration, r.Duration)
+		return &DurationTooShortError{Min: MinDuration, Got: r.Duration}
 	}
 	if r.Duration%time.Second != 0 {
-		return fmt.Errorf("--duration must be a whole number of seconds (got %s)", r.Duration)
+		return invalid(FieldDuration, "must be a whole number of seconds (got %s)", r.Duration)
 	}
 	switch r.BoundObjectKind {
 	case "":
 		if r.BoundObjectName != "" {
-			return errors.New("--bound-object-name can only be set with --bound-object-kind")
+			return invalid(FieldBoundObjectName, "can only be set with %s", FieldBoundObjectKind)
 		}
 	case "Pod", "Secret", "Node":
 		if r.BoundObjectName == "" {
-			return errors.New("--bound-object-name is required with --bound-object-kind")
+			return invalid(FieldBoundObjectName, "is required with %s", FieldBoundObjectKind)
 		}
 	default:
-		return fmt.Errorf("--bound-object-kind must be one of Pod, Secret, Node (got %q)", r.BoundObjectKind)
+		return invalid(FieldBoundObjectKind, "must be one of Pod, Secret, Node (got %q)", r.BoundObjectKind)
 	}
 	if r.Source == SourceSecret && (r.Duration != 0 || len(r.Audiences) > 0 || r.BoundObjectKind != "") {
-		return errors.New("--duration, --audience and --bound-object-kind apply to TokenRequest tokens; they cannot be used with --source=secret")
+		return &RequestError{Field: FieldSource, Problem: "secret gives a legacy token; the TokenRequest fields cannot be used with it",
+			Conflicts: []Field{FieldDuration, FieldAudiences, FieldBoundObjectKind}}
 	}
 	if r.CreateSecret && r.Source == SourceRequest {
-		return errors.New("--create-secret cannot be used with --source=request")
+		return &RequestError{Field: FieldCreateSecret, Problem: "cannot be used with Source request", Conflicts: []Field{FieldSource}}
 	}
 	if r.CreateSecret && r.WaitTimeout <= 0 {
-		return fmt.Errorf("--wait-timeout must be positive (got %s)", r.WaitTimeout)
+		return invalid(FieldWaitTimeout, "must be positive (got %s)", r.WaitTimeout)
 	}
 	return nil
 }
@@ -144,7 +191,13 @@ type Credential struct {
 	// CAData is the PEM bundle that verifies Server: the kubeconfig's, else
 	// the legacy Secret's or the pod's ca.crt.
 	CAData []byte
+
+	// createdUID is the uid of the Secret Get created for this credential.
+	createdUID types.UID
 }
+
+// Created reports whether Get created the Secret the token comes from.
+func (c *Credential) Created() bool { return c.createdUID != "" }
 
 // Getter obtains credentials with the caller's own client.
 type Getter struct {
@@ -201,18 +254,26 @@ func (g *Getter) Get(ctx context.Context, req Request) (*Credential, error) {
 	case secretsErr != nil:
 		return nil, fmt.Errorf("listing token Secrets in namespace %q: %w", req.Namespace, secretsErr)
 	}
-	secret := usableSecret(secrets, sa)
+	secret, skipped := usableSecret(secrets, sa)
+	for _, why := range skipped {
+		g.warnf("%s", why)
+	}
+	created := false
 	if secret == nil && req.CreateSecret {
-		if secret, err = g.createSecret(ctx, sa, req.WaitTimeout); err != nil {
+		if secret, created, err = g.createSecret(ctx, sa, req.WaitTimeout); err != nil {
 			return nil, err
 		}
 	}
 	if secret != nil {
 		klog.V(1).Infof("using the token of Secret %s/%s", secret.Namespace, secret.Name)
-		return fromSecret(sa, secret), nil
+		c := fromSecret(sa, secret)
+		if created {
+			c.createdUID = secret.UID
+		}
+		return c, nil
 	}
 	if req.Source == SourceSecret {
-		return nil, fmt.Errorf("%w for service account %s/%s (Kubernetes no longer creates them since 1.24): use --create-secret to create one, or --source=request for a short-lived token", ErrNoSecret, req.Namespace, req.ServiceAccount)
+		return nil, fmt.Errorf("%w for service account %s/%s (Kubernetes no longer creates them since 1.24)", ErrNoSecret, req.Namespace, req.ServiceAccount)
 	}
 	klog.V(1).Infof("service account %s/%s has no usable token Secret; using the TokenRequest API", req.Namespace, req.ServiceAccount)
 	return g.request(ctx, req)
@@ -231,8 +292,11 @@ func fromSecret(sa *corev1.ServiceAccount, s *corev1.Secret) *Credential {
 
 // usableSecret returns the usable legacy token Secret of sa in list, or
 // nil. Among several, the oldest wins, then the first by name: the choice
-// is stable.
-func usableSecret(list *corev1.SecretList, sa *corev1.ServiceAccount) *corev1.Secret {
+// is stable. A Secret whose token does not name sa is skipped and reported
+// in skipped (one sentence each, naming the Secret): anyone who may create
+// Secrets can plant one annotated with another account's name but holding
+// a token of their own, and its token must never pass for sa's.
+func usableSecret(list *corev1.SecretList, sa *corev1.ServiceAccount) (secret *corev1.Secret, skipped []string) {
 	var usable []*corev1.Secret
 	for i := range list.Items {
 		s := &list.Items[i]
@@ -243,17 +307,42 @@ func usableSecret(list *corev1.SecretList, sa *corev1.ServiceAccount) *corev1.Se
 			klog.V(1).Infof("skipping Secret %s: labelled %s (the API server rejects its token)", s.Name, labelInvalidSince)
 			continue
 		}
-		if len(s.Data[corev1.ServiceAccountTokenKey]) == 0 {
+		token := string(s.Data[corev1.ServiceAccountTokenKey])
+		if token == "" {
 			klog.V(1).Infof("skipping Secret %s: its token is not filled yet", s.Name)
+			continue
+		}
+		if why := tokenNames(token, sa); why != "" {
+			skipped = append(skipped, skippedSecret(s, sa, why))
 			continue
 		}
 		usable = append(usable, s)
 	}
 	if len(usable) == 0 {
-		return nil
+		return nil, skipped
 	}
 	sort.Slice(usable, func(i, j int) bool { return olderThan(usable[i], usable[j]) })
-	return usable[0]
+	return usable[0], skipped
+}
+
+func skippedSecret(s *corev1.Secret, sa *corev1.ServiceAccount, why string) string {
+	return fmt.Sprintf("skipped Secret %s/%s: it is annotated for service account %s, but %s", s.Namespace, s.Name, sa.Name, why)
+}
+
+// tokenNames returns "" when the claims of token name sa (its subject and
+// its uid), else what is wrong, without any part of the token.
+func tokenNames(token string, sa *corev1.ServiceAccount) string {
+	claims, err := DecodeClaims(token)
+	if err != nil {
+		return "its token is not a service account JWT"
+	}
+	if ns, name := claims.ServiceAccount(); ns != sa.Namespace || name != sa.Name {
+		return "its token belongs to another subject"
+	}
+	if uid := claims.ServiceAccountUID(); uid == "" || types.UID(uid) != sa.UID {
+		return "its token names another service account uid"
+	}
+	return ""
 }
 
 // belongsTo reports whether s is a token Secret of sa: the name annotation
@@ -274,15 +363,23 @@ func olderThan(a, b *corev1.Secret) bool {
 	return a.Name < b.Name
 }
 
+// annotationRun marks a Secret created by one run of the plugin, so that a
+// create whose answer never arrived (cancelled in flight) can still be found
+// and deleted.
+const annotationRun = "access.kubectl-access.io/created-by-run"
+
 // createSecret creates a legacy token Secret for sa and waits until the
-// token controller fills it. On failure it deletes only the Secret it created.
-func (g *Getter) createSecret(ctx context.Context, sa *corev1.ServiceAccount, timeout time.Duration) (*corev1.Secret, error) {
+// token controller fills it; created says this run created it (rather than
+// finding its own from an earlier run). On failure it deletes only the
+// Secret it created, including one whose create was cancelled in flight.
+func (g *Getter) createSecret(ctx context.Context, sa *corev1.ServiceAccount, timeout time.Duration) (*corev1.Secret, bool, error) {
 	secrets := g.Client.Secrets(sa.Namespace)
+	run := string(uuid.NewUUID())
 	want := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        sa.Name + "-token",
 			Namespace:   sa.Namespace,
-			Annotations: map[string]string{annotationSAName: sa.Name},
+			Annotations: map[string]string{annotationSAName: sa.Name, annotationRun: run},
 		},
 		Type: corev1.SecretTypeServiceAccountToken,
 	}
@@ -291,16 +388,70 @@ func (g *Getter) createSecret(ctx context.Context, sa *corev1.ServiceAccount, ti
 		existing, getErr := secrets.Get(ctx, want.Name, metav1.GetOptions{})
 		if getErr == nil && belongsTo(existing, sa) && existing.Labels[labelInvalidSince] == "" {
 			// Ours from an earlier run that did not see it filled: wait again.
-			return g.waitFilled(ctx, existing, timeout, false)
+			// Or one planted under the name we try first: its token is used
+			// only if it names sa, as in usableSecret.
+			filled, err := g.waitFilled(ctx, existing, timeout, false)
+			if err != nil {
+				return nil, false, err
+			}
+			why := tokenNames(string(filled.Data[corev1.ServiceAccountTokenKey]), sa)
+			if why == "" {
+				return filled, false, nil
+			}
+			if len(existing.Data[corev1.ServiceAccountTokenKey]) == 0 { // else usableSecret has said so
+				g.warnf("%s", skippedSecret(filled, sa, why))
+			}
 		}
 		want.Name, want.GenerateName = "", sa.Name+"-token-"
 		created, err = secrets.Create(ctx, want, metav1.CreateOptions{})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating a token Secret for service account %s/%s: %w", sa.Namespace, sa.Name, err)
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) || ctx.Err() != nil {
+			// No answer: the Secret may exist all the same.
+			g.deleteRun(sa.Namespace, run)
+		}
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		return nil, false, fmt.Errorf("creating a token Secret for service account %s/%s: %w", sa.Namespace, sa.Name, err)
 	}
 	g.warnf("created Secret %s/%s holding a long-lived token for service account %s: it stays valid until the Secret is deleted", created.Namespace, created.Name, sa.Name)
-	return g.waitFilled(ctx, created, timeout, true)
+	filled, err := g.waitFilled(ctx, created, timeout, true)
+	return filled, true, err
+}
+
+// deleteRun deletes the Secrets of namespace that carry run's marker.
+func (g *Getter) deleteRun(namespace, run string) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	list, err := g.Client.Secrets(namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("type", string(corev1.SecretTypeServiceAccountToken)).String(),
+	})
+	if err != nil {
+		g.warnf("could not check for a Secret this run may have created in namespace %s: %v", namespace, err)
+		return
+	}
+	for i := range list.Items {
+		if list.Items[i].Annotations[annotationRun] == run {
+			g.deleteCreated(&list.Items[i])
+		}
+	}
+}
+
+// cleanupTimeout bounds the deletion of a Secret a failed run created; it
+// runs on a context of its own, since the run's may be cancelled.
+const cleanupTimeout = 10 * time.Second
+
+// Discard deletes the Secret that Get created for c, if it did: a command
+// whose later step failed calls it so that a failed run leaves nothing
+// behind. It does nothing for any other credential.
+func (g *Getter) Discard(c *Credential) {
+	if c == nil || c.createdUID == "" {
+		return
+	}
+	g.deleteCreated(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: c.Namespace, Name: c.SecretName, UID: c.createdUID}})
+	c.createdUID = ""
 }
 
 // waitFilled watches s until its token is set, it is deleted, or timeout.
@@ -323,12 +474,23 @@ func (g *Getter) waitFilled(ctx context.Context, s *corev1.Secret, timeout time.
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case waitCtx.Err() != nil:
-		return nil, fmt.Errorf("Secret %s/%s was not filled with a token within --wait-timeout=%s: is kube-controller-manager running its serviceaccount-token controller?", s.Namespace, s.Name, timeout)
+		return nil, &NotFilledError{Namespace: s.Namespace, Name: s.Name, Timeout: timeout}
 	}
 	return nil, fmt.Errorf("waiting for Secret %s/%s to be filled: %w", s.Namespace, s.Name, err)
 }
 
 var errSecretDeleted = errors.New("secret deleted")
+
+// NotFilledError says a created Secret was not filled with a token within
+// the request's WaitTimeout.
+type NotFilledError struct {
+	Namespace, Name string
+	Timeout         time.Duration
+}
+
+func (e *NotFilledError) Error() string {
+	return fmt.Sprintf("Secret %s/%s was not filled with a token within %s: is kube-controller-manager running its serviceaccount-token controller?", e.Namespace, e.Name, e.Timeout)
+}
 
 // untilFilled reads w until the Secret with uid is filled (returned), is
 // deleted or ctx ends (error), or the watch closes (nil, nil).
@@ -389,12 +551,15 @@ func (g *Getter) watchUntilFilled(ctx context.Context, s *corev1.Secret) (*corev
 // failed run leaves nothing behind. The UID precondition guarantees it never
 // deletes anything else.
 func (g *Getter) deleteCreated(s *corev1.Secret) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	uid := s.UID
 	err := g.Client.Secrets(s.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) {
-		g.warnf("could not delete the unfilled Secret %s/%s this run created: %v", s.Namespace, s.Name, err)
+	switch {
+	case err == nil:
+		g.warnf("deleted Secret %s/%s again: this run created it and failed", s.Namespace, s.Name)
+	case !apierrors.IsNotFound(err):
+		g.warnf("could not delete the Secret %s/%s this run created: %v", s.Namespace, s.Name, err)
 	}
 }
 
@@ -473,12 +638,41 @@ func (c *Credential) SetServer(base *rest.Config) error {
 }
 
 // ClientConfig returns a config for the credential's server that
-// authenticates as the credential alone and verifies TLS with its CA.
+// authenticates as the credential alone and verifies TLS with the
+// kubeconfig's CA. When the kubeconfig names none (the system roots verify
+// the server), the CA that came with the token (a legacy Secret's ca.crt) is
+// trusted in addition to the system roots, never instead of them: a cluster
+// with a publicly trusted serving certificate still verifies.
 func (c *Credential) ClientConfig(base *rest.Config) *rest.Config {
+	return c.clientConfig(base, x509.SystemCertPool)
+}
+
+func (c *Credential) clientConfig(base *rest.Config, systemRoots func() (*x509.CertPool, error)) *rest.Config {
 	cfg := ClientConfig(base, c.Token)
-	if len(cfg.CAData) == 0 && cfg.CAFile == "" && !cfg.Insecure {
-		cfg.CAData = c.CAData
+	if len(cfg.CAData) > 0 || cfg.CAFile != "" || cfg.Insecure || len(c.CAData) == 0 || cfg.Transport != nil {
+		return cfg
 	}
+	pool, err := systemRoots()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pool = pool.Clone()
+	if !pool.AppendCertsFromPEM(c.CAData) {
+		klog.V(1).Infof("the certificate authority that came with the token holds no certificate; using the system roots alone")
+		return cfg
+	}
+	// client-go takes either its own CA options or a transport of ours; a
+	// transport with the system roots plus this CA is the only way to have
+	// both. client-go ignores Proxy and Dial with a transport of ours, so it
+	// gets them here (the kubeconfig's proxy-url is Proxy).
+	tlsConfig := &tls.Config{RootCAs: pool, ServerName: cfg.ServerName, MinVersion: tls.VersionTLS12}
+	cfg.Transport = utilnet.SetTransportDefaults(&http.Transport{
+		TLSClientConfig:    tlsConfig,
+		Proxy:              cfg.Proxy,
+		DialContext:        cfg.Dial,
+		DisableCompression: cfg.DisableCompression,
+	})
+	cfg.TLSClientConfig = rest.TLSClientConfig{}
 	return cfg
 }
 
@@ -491,9 +685,19 @@ func (c *Credential) Subject() string {
 	return "system:serviceaccount:" + c.Namespace + ":" + c.ServiceAccount
 }
 
+// The problems ParseToken finds. They read after the name of where the
+// token came from ("--token-file holds an empty token").
+var (
+	ErrEmptyToken    = errors.New("holds an empty token")
+	ErrBearerValue   = errors.New(`holds an "Authorization: Bearer" value; give the bare token`)
+	ErrSeveralWords  = errors.New("holds more than one word; give one bare token")
+	ErrBadCharacters = errors.New("holds characters a bearer token cannot contain")
+)
+
 // ReadToken reads a token handed over in a file (or stdin for "-"), trims
 // surrounding whitespace and rejects what cannot be a bearer token, so that
-// a mistake never turns into an anonymous request.
+// a mistake never turns into an anonymous request. A problem with the text
+// is one of the Err*Token errors above; a read error is returned as is.
 func ReadToken(name string, stdin io.Reader) (string, error) {
 	var (
 		data []byte
@@ -505,7 +709,7 @@ func ReadToken(name string, stdin io.Reader) (string, error) {
 		data, err = os.ReadFile(name)
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading --token-file: %w", err)
+		return "", err
 	}
 	return ParseToken(string(data))
 }
@@ -516,15 +720,15 @@ func ParseToken(text string) (string, error) {
 	token := strings.TrimSpace(text)
 	switch {
 	case token == "":
-		return "", errors.New("--token-file holds an empty token")
+		return "", ErrEmptyToken
 	case strings.HasPrefix(strings.ToLower(token), "bearer "):
-		return "", errors.New(`--token-file holds an "Authorization: Bearer" value; give the bare token`)
+		return "", ErrBearerValue
 	case strings.ContainsAny(token, " \t\r\n"):
-		return "", errors.New("--token-file holds more than one word; give one bare token")
+		return "", ErrSeveralWords
 	}
 	for _, r := range token {
 		if r < 0x21 || r > 0x7e {
-			return "", errors.New("--token-file holds characters a bearer token cannot contain")
+			return "", ErrBadCharacters
 		}
 	}
 	return token, nil

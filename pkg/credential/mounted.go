@@ -29,7 +29,7 @@ func Mounted(dir string) (*Credential, error) {
 	}
 	token, err := ParseToken(string(data))
 	if err != nil {
-		return nil, fmt.Errorf("the pod's service account token in %s is unusable: %w", dir, err)
+		return nil, fmt.Errorf("the pod's service account token file %s %w", filepath.Join(dir, "token"), err)
 	}
 	c := &Credential{Token: token, Source: SourceMounted}
 	if ns, err := os.ReadFile(filepath.Join(dir, "namespace")); err == nil {

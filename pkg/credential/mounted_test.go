@@ -1,9 +1,13 @@
 package credential
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestMounted(t *testing.T) {
@@ -33,12 +37,40 @@ func TestMounted(t *testing.T) {
 	}
 }
 
-func TestMountedEmptyToken(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("\n"), 0o600); err != nil {
-		t.Fatal(err)
+// TestMountedRefusesUnusableTokens: the typed reason survives (errors.Is)
+// and the message names the file, not a flag: no flag gave this token.
+func TestMountedRefusesUnusableTokens(t *testing.T) {
+	cases := []struct {
+		name  string
+		token string
+		want  error
+	}{
+		{"an empty token file", "\n", ErrEmptyToken},
+		{"an Authorization header value", "Bearer abc", ErrBearerValue},
+		{"two words", "abc def", ErrSeveralWords},
+		{"a control character", "abc\x01", ErrBadCharacters},
 	}
-	if _, err := Mounted(dir); err == nil {
-		t.Error("an empty mounted token was accepted")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "token"), []byte(tc.token), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Mounted(dir)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Mounted = %v, %v; want %v", c, err, tc.want)
+			}
+			want := "the pod's service account token file " + filepath.Join(dir, "token") + " " + tc.want.Error()
+			if diff := cmp.Diff(want, err.Error()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMountedWithoutTokenFile(t *testing.T) {
+	_, err := Mounted(t.TempDir())
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("error = %v, want one that is fs.ErrNotExist", err)
 	}
 }
