@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -29,7 +30,7 @@ func completeServiceAccounts(configFlags *genericclioptions.ConfigFlags) cobra.C
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		client, err := completionClient(configFlags)
+		client, err := completionClient(cmd, configFlags)
 		if err != nil {
 			return completionFailed(err)
 		}
@@ -49,7 +50,7 @@ func completeServiceAccounts(configFlags *genericclioptions.ConfigFlags) cobra.C
 // namespaces the caller may list.
 func completeNamespaces(configFlags *genericclioptions.ConfigFlags) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		client, err := completionClient(configFlags)
+		client, err := completionClient(cmd, configFlags)
 		if err != nil {
 			return completionFailed(err)
 		}
@@ -102,8 +103,13 @@ func registerRootCompletions(root *cobra.Command, configFlags *genericclioptions
 }
 
 // completionClient is a client with the caller's kubeconfig credentials that
-// stays quiet: API warnings would land in the user's shell.
-func completionClient(configFlags *genericclioptions.ConfigFlags) (kubernetes.Interface, error) {
+// stays quiet: API warnings would land in the user's shell. cobra's hidden
+// __complete command runs no PersistentPreRunE, so the -v cap is applied
+// here too, silently, before any request.
+func completionClient(cmd *cobra.Command, configFlags *genericclioptions.ConfigFlags) (kubernetes.Interface, error) {
+	if err := capVerbosity(cmd, genericiooptions.NewTestIOStreamsDiscard()); err != nil {
+		return nil, err
+	}
 	cfg, err := configFlags.ToRESTConfig()
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/kubeconfig"
+	"github.com/kubectl-access/kubectl-access/pkg/subject"
 )
 
 var (
@@ -87,11 +89,30 @@ var (
 		kubectl --context build:ci@CLUSTER auth whoami`)
 )
 
-// KubeconfigOptions holds the inputs of the kubeconfig command.
-type KubeconfigOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	tokenFlags
+// NewCmdKubeconfig returns the kubeconfig command.
+func NewCmdKubeconfig(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	flags := NewKubeconfigFlags()
+	cmd := &cobra.Command{
+		Use:     "kubeconfig [SERVICEACCOUNT]",
+		Short:   "Print, write or merge a kubeconfig that authenticates as a service account's token",
+		Long:    kubeconfigLong,
+		Example: kubeconfigExample,
+		Args:    maxArgs(1),
 
+		ValidArgsFunction: completeServiceAccounts(configFlags),
+		RunE: runE(func(cmd *cobra.Command, args []string) (*KubeconfigOptions, error) {
+			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+		}),
+	}
+	flags.AddFlags(cmd.Flags())
+	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// KubeconfigFlags are the flags of the kubeconfig command.
+type KubeconfigFlags struct {
+	identity identityFlags
 	// outputFile is where to write the kubeconfig; "" prints it.
 	outputFile string
 	// force replaces an existing output file or kubeconfig entry.
@@ -102,150 +123,134 @@ type KubeconfigOptions struct {
 	setCurrent bool
 	// contextName names the cluster, user and context; "" for the default.
 	contextName string
-	// allowInsecureHTTP allows a kubeconfig that sends the token over http.
-	allowInsecureHTTP bool
-	// serviceAccount is the SERVICEACCOUNT argument, "" when not given.
-	serviceAccount string
 	// output is the format printed on stdout: yaml or json.
 	output string
+}
+
+// NewKubeconfigFlags returns the kubeconfig command's flags.
+func NewKubeconfigFlags() *KubeconfigFlags { return &KubeconfigFlags{} }
+
+// AddFlags registers the flags on fs.
+func (f *KubeconfigFlags) AddFlags(fs *pflag.FlagSet) {
+	f.identity.AddFlags(fs)
+	fs.Lookup("allow-insecure-http").Usage = "If true, allow a kubeconfig for a plain http:// server, which would send the token in clear."
+	fs.StringVar(&f.outputFile, "output-file", "", "Write the kubeconfig to this file (mode 0600, atomically) instead of stdout. An existing file is kept unless --force.")
+	fs.BoolVar(&f.force, "force", false, "If true, replace an existing --output-file, or with --merge existing entries of the same name.")
+	fs.BoolVar(&f.merge, "merge", false, "If true, add the cluster, user and context to the active kubeconfig instead of printing them.")
+	fs.BoolVar(&f.setCurrent, "set-current", false, "If true, with --merge, also make the new context the current one.")
+	fs.StringVar(&f.contextName, "context-name", "", "Name of the cluster, user and context of the kubeconfig. Default: NAMESPACE:SERVICEACCOUNT@CLUSTER.")
+	fs.StringVarP(&f.output, "output", "o", "yaml", "Format of the kubeconfig printed on stdout. One of: (yaml, json).")
+}
+
+// KubeconfigOptions are the parsed inputs of the kubeconfig command.
+type KubeconfigOptions struct {
+	identity    identityOptions
+	outputFile  string
+	force       bool
+	merge       bool
+	setCurrent  bool
+	contextName string
+	output      string
+
+	// outputSet, outputFileSet and contextNameSet say the flag was given.
+	outputSet, outputFileSet, contextNameSet bool
+	// name names the cluster, user and context written.
+	name string
+	// configAccess is the kubeconfig files --merge writes to.
+	configAccess clientcmd.ConfigAccess
 
 	genericiooptions.IOStreams
 }
 
-// NewCmdKubeconfig returns the kubeconfig command.
-func NewCmdKubeconfig(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &KubeconfigOptions{configFlags: configFlags, IOStreams: streams}
-	cmd := &cobra.Command{
-		Use:     "kubeconfig [SERVICEACCOUNT]",
-		Short:   "Print, write or merge a kubeconfig that authenticates as a service account's token",
-		Long:    kubeconfigLong,
-		Example: kubeconfigExample,
-		Args:    maxArgs(1),
-
-		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(cmd); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+// ToOptions parses the flags and arguments; the entries' name defaults to
+// NAMESPACE:SERVICEACCOUNT@CLUSTER of the current context.
+func (f *KubeconfigFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.FlagSet, args []string, streams genericiooptions.IOStreams) (*KubeconfigOptions, error) {
+	id, err := f.identity.toOptions(cf, fs, args, streams)
+	if err != nil {
+		return nil, err
 	}
-	o.addFlags(cmd.Flags())
-	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
-	return cmd
-}
-
-func (o *KubeconfigOptions) addFlags(fs *pflag.FlagSet) {
-	o.tokenFlags.addFlags(fs)
-	fs.StringVar(&o.outputFile, "output-file", "", "Write the kubeconfig to this file (mode 0600, atomically) instead of stdout. An existing file is kept unless --force.")
-	fs.BoolVar(&o.force, "force", false, "If true, replace an existing --output-file, or with --merge existing entries of the same name.")
-	fs.BoolVar(&o.merge, "merge", false, "If true, add the cluster, user and context to the active kubeconfig instead of printing them.")
-	fs.BoolVar(&o.setCurrent, "set-current", false, "If true, with --merge, also make the new context the current one.")
-	fs.StringVar(&o.contextName, "context-name", "", "Name of the cluster, user and context of the kubeconfig. Default: NAMESPACE:SERVICEACCOUNT@CLUSTER.")
-	fs.BoolVar(&o.allowInsecureHTTP, "allow-insecure-http", false, "If true, allow a kubeconfig for a plain http:// server, which would send the token in clear.")
-	fs.StringVarP(&o.output, "output", "o", "yaml", "Format of the kubeconfig printed on stdout. One of: (yaml, json).")
-}
-
-// Complete fills the options from the arguments.
-func (o *KubeconfigOptions) Complete(args []string) error {
-	if len(args) > 0 {
-		if args[0] == "" {
-			return exitcode.Usagef("SERVICEACCOUNT must not be empty")
+	o := &KubeconfigOptions{
+		identity: id, outputFile: f.outputFile, force: f.force, merge: f.merge, setCurrent: f.setCurrent,
+		contextName: f.contextName, output: f.output,
+		outputSet: fs.Changed("output"), outputFileSet: fs.Changed("output-file"), contextNameSet: fs.Changed("context-name"),
+		configAccess: cf.ToRawKubeConfigLoader().ConfigAccess(),
+		IOStreams:    streams,
+	}
+	o.name = f.contextName
+	if o.name == "" {
+		clusterName, err := currentCluster(cf)
+		if err != nil {
+			return nil, err
 		}
-		o.serviceAccount = args[0]
+		if clusterName == "" {
+			cfg, err := cf.ToRESTConfig()
+			if err != nil {
+				return nil, exitcode.WithCode(exitcode.Usage, fmt.Errorf("loading the kubeconfig: %w", err))
+			}
+			clusterName = hostOf(cfg.Host)
+		}
+		name := id.request.Name
+		if name == "" {
+			name = subject.DefaultServiceAccount
+		}
+		o.name = kubeconfig.DefaultName(id.request.Namespace, name, clusterName)
 	}
-	return nil
+	return o, nil
 }
 
-// Validate checks the flags before anything is read or sent.
-func (o *KubeconfigOptions) Validate(cmd *cobra.Command) error {
+// Validate checks the values before anything is read or sent.
+func (o *KubeconfigOptions) Validate() error {
 	if err := validateOutput(o.output, "yaml", "json"); err != nil {
 		return err
 	}
 	switch {
-	case cmd.Flags().Changed("output") && (o.merge || o.outputFile != ""):
+	case o.outputSet && (o.merge || o.outputFile != ""):
 		return exitcode.Usagef("--output formats the kubeconfig printed on stdout; it cannot be used with --output-file or --merge, which write YAML")
 	case o.merge && o.outputFile != "":
 		return exitcode.Usagef("--merge writes into the active kubeconfig; it cannot be used with --output-file")
-	case cmd.Flags().Changed("output-file") && o.outputFile == "":
+	case o.outputFileSet && o.outputFile == "":
 		return exitcode.Usagef("--output-file must name a file")
 	case o.force && !o.merge && o.outputFile == "":
 		return exitcode.Usagef("--force replaces an existing file or kubeconfig entry; it needs --output-file or --merge")
 	case o.setCurrent && !o.merge:
 		return exitcode.Usagef("--set-current applies to --merge; a printed or written kubeconfig always uses its own context")
-	case o.source == string(credential.SourceMounted):
+	case o.identity.request.Token.Source == credential.SourceMounted:
 		return exitcode.Usagef("--source=mounted is only for kubectl access token")
 	}
-	if cmd.Flags().Changed("context-name") {
+	if o.contextNameSet {
 		if err := kubeconfig.CheckName(o.contextName); err != nil {
 			return exitcode.WithCode(exitcode.Usage, fmt.Errorf("--context-name: %w", err))
 		}
 	}
-	req := o.request("namespace", defaultServiceAccount)
-	if err := req.Validate(); err != nil {
-		return exitcode.WithCode(exitcode.Usage, err)
-	}
-	return nil
+	return o.identity.validate()
 }
 
 // Run checks where the kubeconfig goes, obtains the token, builds the
-// kubeconfig and prints, writes or merges it.
-func (o *KubeconfigOptions) Run(cmd *cobra.Command) error {
-	loader := o.configFlags.ToRawKubeConfigLoader()
-	clusterName, err := currentCluster(o.configFlags)
-	if err != nil {
-		return err
-	}
-	caller, err := callerConfig(o.configFlags, o.IOStreams)
-	if err != nil {
-		return err
-	}
-	if err := checkScheme(caller, o.allowInsecureHTTP); err != nil {
-		return err
-	}
-	namespace, _, err := loader.Namespace()
-	if err != nil {
-		return exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
-	}
-	sa := o.serviceAccount
-	if sa == "" {
-		sa = defaultServiceAccount
-	}
-	if clusterName == "" {
-		clusterName = hostOf(caller.Host)
-	}
-	name := o.contextName
-	if name == "" {
-		name = kubeconfig.DefaultName(namespace, sa, clusterName)
-	}
-
-	// Everything that can fail without the server fails here, before a
-	// TokenRequest or a Secret is created.
+// kubeconfig and prints, writes or merges it. Everything that can fail
+// without the server fails before the token is obtained; a Secret created
+// for it (--create-secret) is deleted again when a later step fails.
+func (o *KubeconfigOptions) Run(ctx context.Context) error {
 	var out *kubeconfig.Output
 	switch {
 	case o.outputFile != "":
+		var err error
 		if out, err = kubeconfig.CreateOutput(o.outputFile, o.force); err != nil {
 			return err
 		}
 		defer out.Abort()
 	case o.merge:
-		if _, err := kubeconfig.CheckMerge(loader.ConfigAccess(), name, o.force); err != nil {
+		if _, err := kubeconfig.CheckMerge(o.configAccess, o.name, o.force); err != nil {
 			return err
 		}
 	}
 
-	cred, err := getToken(cmd.Context(), caller, o.tokenFlags, namespace, sa, o.IOStreams)
+	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
 	if err != nil {
-		return err
+		return explain(err)
 	}
-	if err := cred.SetServer(caller); err != nil {
-		return err
-	}
-	cfg, err := kubeconfig.Build(cred, kubeconfig.Options{Name: name, Insecure: caller.Insecure, TLSServerName: caller.ServerName})
+	defer id.Discard()
+	cred := id.Credential
+	cfg, err := kubeconfig.Build(cred, kubeconfig.Options{Name: o.name, Insecure: id.Caller.Insecure, TLSServerName: id.Caller.ServerName})
 	if err != nil {
 		return err
 	}
@@ -255,23 +260,24 @@ func (o *KubeconfigOptions) Run(cmd *cobra.Command) error {
 		if err := out.Commit(cfg); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.ErrOut, "Wrote a kubeconfig for service account %s/%s to %s (context %q).\n", cred.Namespace, cred.ServiceAccount, out.Path(), name)
+		fmt.Fprintf(o.ErrOut, "Wrote a kubeconfig for service account %s/%s to %s (context %q).\n", cred.Namespace, cred.ServiceAccount, out.Path(), o.name)
 	case o.merge:
-		file, err := kubeconfig.Merge(loader.ConfigAccess(), cfg, kubeconfig.MergeOptions{Force: o.force, SetCurrent: o.setCurrent})
+		file, err := kubeconfig.Merge(o.configAccess, cfg, kubeconfig.MergeOptions{Force: o.force, SetCurrent: o.setCurrent})
 		if err != nil {
 			return err
 		}
-		how := fmt.Sprintf("use it with kubectl --context=%s", quoteArg(name))
+		how := fmt.Sprintf("use it with kubectl --context=%s", quoteArg(o.name))
 		if o.setCurrent {
 			how = "it is now the current context"
 		}
-		fmt.Fprintf(o.ErrOut, "Added context %q for service account %s/%s, with a cluster and a user of the same name, to %s; %s.\n", name, cred.Namespace, cred.ServiceAccount, file, how)
+		fmt.Fprintf(o.ErrOut, "Added context %q for service account %s/%s, with a cluster and a user of the same name, to %s; %s.\n", o.name, cred.Namespace, cred.ServiceAccount, file, how)
 	default:
 		if err := o.print(cfg); err != nil {
 			return err
 		}
 	}
-	o.printNotes(cred, caller)
+	id.Keep()
+	o.printNotes(cred, id.Caller)
 	return nil
 }
 
@@ -309,8 +315,8 @@ func (o *KubeconfigOptions) printNotes(cred *credential.Credential, caller *rest
 	case cred.Source == credential.SourceSecret:
 		fmt.Fprintf(o.ErrOut, "Note: the token in this kubeconfig comes from Secret %s/%s: it does not expire, and stays valid until the Secret is deleted.\n", cred.Namespace, cred.SecretName)
 	}
-	if len(o.audiences) > 0 {
-		warner(o.IOStreams)("the token is for audiences %s: the API server accepts it only if one of them is its own (--api-audiences)", strings.Join(o.audiences, ", "))
+	if audiences := o.identity.request.Token.Audiences; len(audiences) > 0 {
+		warner(o.IOStreams)("the token is for audiences %s: the API server accepts it only if one of them is its own (--api-audiences)", strings.Join(audiences, ", "))
 	}
 	if caller.Insecure {
 		warner(o.IOStreams)("the kubeconfig skips TLS verification (insecure-skip-tls-verify), like the current cluster")

@@ -1,12 +1,14 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -14,6 +16,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/probe"
+	"github.com/kubectl-access/kubectl-access/pkg/subject"
 )
 
 // defaultProbeTimeout bounds each probe request when --request-timeout is
@@ -94,11 +97,30 @@ var (
 		kubectl access probe ci -q || echo "token rejected or not allowed: $?"`)
 )
 
-// ProbeOptions holds the inputs of the probe command.
-type ProbeOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	subjectFlags
+// NewCmdProbe returns the probe command.
+func NewCmdProbe(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	flags := NewProbeFlags()
+	cmd := &cobra.Command{
+		Use:     "probe [SERVICEACCOUNT]",
+		Short:   "Check what the API server answers to a service account's token, with exit codes for scripts",
+		Long:    probeLong,
+		Example: probeExample,
+		Args:    maxArgs(1),
 
+		ValidArgsFunction: completeServiceAccounts(configFlags),
+		RunE: runE(func(cmd *cobra.Command, args []string) (*ProbeOptions, error) {
+			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+		}),
+	}
+	flags.AddFlags(cmd.Flags())
+	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// ProbeFlags are the flags of the probe command.
+type ProbeFlags struct {
+	identity identityFlags
 	// paths are the --path values, in order.
 	paths []string
 	// service is the --service value; empty when not probing a Service.
@@ -111,62 +133,57 @@ type ProbeOptions struct {
 	quiet bool
 	// output is "", json or yaml.
 	output string
+}
 
-	// args are the positional arguments (SERVICEACCOUNT).
-	args []string
-	// svc is the parsed --service, its namespace filled in Run when empty.
-	svc *probe.Service
-	// requestTimeoutSet is true when --request-timeout was given.
-	requestTimeoutSet bool
+// NewProbeFlags returns the probe command's flags.
+func NewProbeFlags() *ProbeFlags {
+	return &ProbeFlags{identity: identityFlags{withCurrent: true, withTokenFile: true, mountedDefault: true}}
+}
+
+// AddFlags registers the flags on fs.
+func (f *ProbeFlags) AddFlags(fs *pflag.FlagSet) {
+	f.identity.AddFlags(fs)
+	fs.StringArrayVar(&f.paths, "path", nil, "Path to GET, starting with /, with an optional query. Repeat for several. Defaults to /api, or / with --service.")
+	fs.StringVar(&f.service, "service", "", "Probe the paths through the API server's proxy of this Service: [NAMESPACE/][SCHEME:]NAME[:PORT], SCHEME http or https, NAMESPACE defaulting to the service account's.")
+	fs.DurationVar(&f.wait, "wait", 0, "Send the failing paths again, with backoff, until every path answers 2xx or this duration has passed. 0 sends them once.")
+	fs.BoolVar(&f.body, "body", false, "If true, print the response bodies (at most 1MiB each) instead of the status lines.")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "If true, print nothing on stdout and no failure summary: only the exit code tells.")
+	fs.StringVarP(&f.output, "output", "o", "", "Output format. One of: (json, yaml).")
+}
+
+// ProbeOptions are the parsed inputs of the probe command.
+type ProbeOptions struct {
+	identity identityOptions
+	paths    []string
+	service  string
+	wait     time.Duration
+	body     bool
+	quiet    bool
+	output   string
+	// requestTimeout is --request-timeout as given, "" when not given.
+	requestTimeout string
+	// serviceSet says --service was given (an empty value is an error).
+	serviceSet bool
 
 	genericiooptions.IOStreams
 }
 
-// NewCmdProbe returns the probe command.
-func NewCmdProbe(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ProbeOptions{configFlags: configFlags, IOStreams: streams}
-	cmd := &cobra.Command{
-		Use:     "probe [SERVICEACCOUNT]",
-		Short:   "Check what the API server answers to a service account's token, with exit codes for scripts",
-		Long:    probeLong,
-		Example: probeExample,
-		Args:    maxArgs(1),
-
-		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(cmd); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+// ToOptions parses the flags and arguments.
+func (f *ProbeFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.FlagSet, args []string, streams genericiooptions.IOStreams) (*ProbeOptions, error) {
+	id, err := f.identity.toOptions(cf, fs, args, streams)
+	if err != nil {
+		return nil, err
 	}
-	o.subjectFlags.addFlags(cmd.Flags())
-	cmd.Flags().StringArrayVar(&o.paths, "path", nil, "Path to GET, starting with /, with an optional query. Repeat for several. Defaults to /api, or / with --service.")
-	cmd.Flags().StringVar(&o.service, "service", "", "Probe the paths through the API server's proxy of this Service: [NAMESPACE/][SCHEME:]NAME[:PORT], SCHEME http or https, NAMESPACE defaulting to the service account's.")
-	cmd.Flags().DurationVar(&o.wait, "wait", 0, "Send the failing paths again, with backoff, until every path answers 2xx or this duration has passed. 0 sends them once.")
-	cmd.Flags().BoolVar(&o.body, "body", false, "If true, print the response bodies (at most 1MiB each) instead of the status lines.")
-	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "If true, print nothing on stdout and no failure summary: only the exit code tells.")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml).")
-	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
-	return cmd
+	o := &ProbeOptions{identity: id, paths: f.paths, service: f.service, wait: f.wait, body: f.body, quiet: f.quiet, output: f.output, IOStreams: streams}
+	if fs.Changed("request-timeout") && cf.Timeout != nil {
+		o.requestTimeout = *cf.Timeout
+	}
+	o.serviceSet = fs.Changed("service")
+	return o, nil
 }
 
-// Complete fills the options from the arguments and flags.
-func (o *ProbeOptions) Complete(cmd *cobra.Command, args []string) error {
-	o.args = args
-	o.requestTimeoutSet = cmd.Flags().Changed("request-timeout")
-	return nil
-}
-
-// Validate checks the flags before anything is sent.
-func (o *ProbeOptions) Validate(cmd *cobra.Command) error {
-	if err := validateSubjectFlags(cmd, &o.subjectFlags, o.args); err != nil {
-		return err
-	}
+// Validate checks the values before anything is sent.
+func (o *ProbeOptions) Validate() error {
 	if err := validateOutput(o.output, "json", "yaml"); err != nil {
 		return err
 	}
@@ -177,45 +194,43 @@ func (o *ProbeOptions) Validate(cmd *cobra.Command) error {
 		return exitcode.Usagef("--quiet prints nothing; it cannot be used with --body")
 	case o.wait < 0:
 		return exitcode.Usagef("--wait must not be negative (got %s)", o.wait)
+	case !validTimeout(o.requestTimeout):
+		return exitcode.Usagef("--request-timeout must be a duration such as 5s or 1m, or 0 for no limit (got %q)", o.requestTimeout)
 	}
-	if t := o.configFlags.Timeout; t != nil && !validTimeout(*t) {
-		return exitcode.Usagef("--request-timeout must be a duration such as 5s or 1m, or 0 for no limit (got %q)", *t)
+	if o.serviceSet {
+		if _, err := probe.ParseService(o.service); err != nil {
+			return exitcode.WithCode(exitcode.Usage, err)
+		}
 	}
-	if o.service != "" {
-		svc, err := probe.ParseService(o.service)
+	if err := probe.CheckPaths(o.paths); err != nil {
+		return exitcode.WithCode(exitcode.Usage, err)
+	}
+	return o.identity.validate()
+}
+
+// Run obtains the identity, probes and prints.
+func (o *ProbeOptions) Run(ctx context.Context) error {
+	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
+	if err != nil {
+		return explain(err)
+	}
+	defer id.Discard()
+	cfg := id.Config
+	if o.requestTimeout == "" && cfg.Timeout == 0 {
+		cfg.Timeout = defaultProbeTimeout
+	}
+	var svc *probe.Service
+	if o.serviceSet {
+		s, err := probe.ParseService(o.service)
 		if err != nil {
 			return exitcode.WithCode(exitcode.Usage, err)
 		}
-		o.svc = &svc
+		if s.Namespace == "" {
+			s.Namespace = o.serviceNamespace(id)
+		}
+		svc = &s
 	}
-	// Check the paths now; the Service's namespace is only known in Run.
-	check := o.svc
-	if check != nil && check.Namespace == "" {
-		c := *check
-		c.Namespace = "namespace"
-		check = &c
-	}
-	if _, err := probe.Targets(check, o.paths); err != nil {
-		return exitcode.WithCode(exitcode.Usage, err)
-	}
-	return nil
-}
-
-// Run obtains the subject's credentials, probes and prints.
-func (o *ProbeOptions) Run(cmd *cobra.Command) error {
-	ctx := cmd.Context()
-	s, err := resolveSubject(ctx, o.configFlags, &o.subjectFlags, o.args, o.IOStreams)
-	if err != nil {
-		return err
-	}
-	cfg := s.config
-	if !o.requestTimeoutSet && cfg.Timeout == 0 {
-		cfg.Timeout = defaultProbeTimeout
-	}
-	if o.svc != nil && o.svc.Namespace == "" {
-		o.svc.Namespace = o.serviceNamespace(s)
-	}
-	targets, err := probe.Targets(o.svc, o.paths)
+	targets, err := probe.Targets(svc, o.paths)
 	if err != nil {
 		return exitcode.WithCode(exitcode.Usage, err)
 	}
@@ -230,15 +245,21 @@ func (o *ProbeOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if o.svc != nil {
-		report.Service = o.svc.String()
+	if svc != nil {
+		report.Service = svc.String()
 	}
 	if report.Identity.Username == "system:anonymous" {
 		warner(o.IOStreams)("the API server treated the requests as anonymous (system:anonymous): no credentials reached it")
 	}
+	if report.Identity.Username != "" {
+		if err := id.CheckUsername(report.Identity.Username); err != nil {
+			return explain(err)
+		}
+	}
 	if err := o.print(report); err != nil {
 		return err
 	}
+	id.Keep()
 	code := report.ExitCode()
 	if code == exitcode.OK {
 		return nil
@@ -265,14 +286,14 @@ func validTimeout(s string) bool {
 
 // serviceNamespace is the namespace of a --service given without one: -n
 // when given, else the service account's, else the kubeconfig context's.
-func (o *ProbeOptions) serviceNamespace(s *subject) string {
-	if o.configFlags.Namespace != nil && *o.configFlags.Namespace != "" {
-		return *o.configFlags.Namespace
+func (o *ProbeOptions) serviceNamespace(id *subject.Identity) string {
+	if o.identity.namespaceFlag != "" {
+		return o.identity.namespaceFlag
 	}
-	if s.cred != nil && s.cred.Namespace != "" {
-		return s.cred.Namespace
+	if id.Credential != nil && id.Credential.Namespace != "" {
+		return id.Credential.Namespace
 	}
-	return s.namespace
+	return id.Namespace
 }
 
 func (o *ProbeOptions) print(r *probe.Report) error {

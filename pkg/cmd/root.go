@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -43,21 +44,43 @@ var rootLong = templates.LongDesc(`
 	--fail-on-risk); 130 interrupted.`)
 
 // Execute runs kubectl-access with args and returns the process exit code.
-// It is the only place errors are printed.
+// It is the only place errors are printed. SIGINT, SIGTERM and SIGHUP cancel
+// the run's context, so every clean-up (a Secret created by --create-secret,
+// a temporary file) runs, and the code is 128 plus the signal's number.
 func Execute(args []string, streams genericiooptions.IOStreams) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(signals)
+	var (
+		mu     sync.Mutex
+		caught os.Signal
+	)
+	go func() {
+		select {
+		case sig := <-signals:
+			mu.Lock()
+			caught = sig
+			mu.Unlock()
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	root := NewCmdAccess(streams)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	mu.Lock()
+	sig := caught
+	mu.Unlock()
+	if sig != nil {
+		fmt.Fprintf(streams.ErrOut, "error: interrupted (%s)\n", sig)
+		return exitcode.Signal(sig)
+	}
 	if err == nil {
 		return exitcode.OK
 	}
 	code := exitcode.Code(err)
-	if ctx.Err() != nil {
-		code = exitcode.Interrupted
-		err = errors.New("interrupted")
-	}
 	var silent *silentError
 	if errors.As(err, &silent) {
 		return code

@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/subject"
+	"github.com/kubectl-access/kubectl-access/pkg/version"
 )
 
 var (
@@ -72,9 +76,6 @@ var (
 		kubectl access token ci -n build -o exec-credential`)
 )
 
-// tokenRecordVersion versions the -o json|yaml record of the token command.
-const tokenRecordVersion = "access.kubectl-access.io/v1alpha1"
-
 // TokenRecord is what `kubectl access token -o json|yaml` prints.
 type TokenRecord struct {
 	APIVersion          string     `json:"apiVersion"`
@@ -88,29 +89,9 @@ type TokenRecord struct {
 	Audiences           []string   `json:"audiences"`
 }
 
-// TokenOptions holds the inputs of the token command.
-type TokenOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	tokenFlags
-
-	// output is "", json, yaml or exec-credential.
-	output string
-	// claims prints the decoded JWT header and claims instead of the token.
-	claims bool
-	// serviceAccount is the SERVICEACCOUNT argument, "" when not given.
-	serviceAccount string
-	// tokenFile names a file (or - for stdin) holding a token to describe
-	// instead of obtaining one.
-	tokenFile string
-	// changedTokenFlag is the first token flag given on the command line.
-	changedTokenFlag string
-
-	genericiooptions.IOStreams
-}
-
 // NewCmdToken returns the token command.
 func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &TokenOptions{configFlags: configFlags, IOStreams: streams}
+	flags := NewTokenFlags()
 	cmd := &cobra.Command{
 		Use:     "token [SERVICEACCOUNT]",
 		Short:   "Print a service account's token, from its legacy Secret or the TokenRequest API",
@@ -119,76 +100,85 @@ func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericioop
 		Args:    maxArgs(1),
 
 		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd)
-		},
+		RunE: runE(func(cmd *cobra.Command, args []string) (*TokenOptions, error) {
+			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+		}),
 	}
-	o.tokenFlags.addFlags(cmd.Flags())
-	cmd.Flag("source").Usage = "Where the token comes from: auto (a legacy token Secret when one is usable, else the TokenRequest API), secret (the documented flow), request (the TokenRequest API) or mounted (the pod's own token)."
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml, exec-credential). Default: the token alone.")
-	cmd.Flags().BoolVar(&o.claims, "claims", false, "If true, print the token's decoded JWT header and claims (not signature-verified) as JSON instead of the token.")
-	cmd.Flags().StringVar(&o.tokenFile, "token-file", "", "Describe the token in this file (- for stdin) instead of obtaining one: with --claims or -o, inspect a token you already have.")
+	flags.AddFlags(cmd)
 	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml", "exec-credential"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-// Complete fills the options from the arguments.
-func (o *TokenOptions) Complete(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		o.serviceAccount = args[0]
-	}
-	o.changedTokenFlag = changedTokenFlag(cmd)
-	if cmd.Flags().Changed("token-file") && o.tokenFile == "" {
-		return exitcode.Usagef("--token-file must name a file, or - for stdin")
-	}
-	return nil
+// TokenFlags are the flags of the token command.
+type TokenFlags struct {
+	identity identityFlags
+	// output is "", json, yaml or exec-credential.
+	output string
+	// claims prints the decoded JWT header and claims instead of the token.
+	claims bool
 }
 
-// Validate checks the flags before anything is sent.
+// NewTokenFlags returns the token command's flags with their defaults.
+func NewTokenFlags() *TokenFlags {
+	return &TokenFlags{identity: identityFlags{withTokenFile: true, mountedSource: true, mountedDefault: true}}
+}
+
+// AddFlags registers the flags on cmd.
+func (f *TokenFlags) AddFlags(cmd *cobra.Command) {
+	f.identity.AddFlags(cmd.Flags())
+	cmd.Flag("token-file").Usage = "Describe the token in this file (- for stdin) instead of obtaining one: with --claims or -o, inspect a token you already have."
+	cmd.Flags().StringVarP(&f.output, "output", "o", "", "Output format. One of: (json, yaml, exec-credential). Default: the token alone.")
+	cmd.Flags().BoolVar(&f.claims, "claims", false, "If true, print the token's decoded JWT header and claims (not signature-verified) as JSON instead of the token.")
+}
+
+// TokenOptions are the parsed inputs of the token command.
+type TokenOptions struct {
+	identity identityOptions
+	output   string
+	claims   bool
+
+	genericiooptions.IOStreams
+}
+
+// ToOptions parses the flags and arguments.
+func (f *TokenFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.FlagSet, args []string, streams genericiooptions.IOStreams) (*TokenOptions, error) {
+	id, err := f.identity.toOptions(cf, fs, args, streams)
+	if err != nil {
+		return nil, err
+	}
+	// A token described, or read from the pod, needs no server.
+	id.request.Offline = id.request.Mode == subject.TokenFile || id.request.Mode == subject.Mounted
+	return &TokenOptions{identity: id, output: f.output, claims: f.claims, IOStreams: streams}, nil
+}
+
+// Validate checks the values before anything is read or sent.
 func (o *TokenOptions) Validate() error {
-	switch o.output {
-	case "", "json", "yaml", "exec-credential":
-	default:
-		return exitcode.Usagef("--output must be one of json, yaml, exec-credential (got %q)", o.output)
+	if err := validateOutput(o.output, "json", "yaml", "exec-credential"); err != nil {
+		return err
 	}
 	if o.claims && o.output == "exec-credential" {
 		return exitcode.Usagef("--claims cannot be used with --output=exec-credential")
 	}
-	if o.tokenFile != "" {
-		switch {
-		case o.serviceAccount != "":
-			return exitcode.Usagef("--token-file gives the token; it cannot be used with a SERVICEACCOUNT argument (%q)", o.serviceAccount)
-		case o.changedTokenFlag != "":
-			return exitcode.Usagef("--%s obtains a service account token; it cannot be used with --token-file", o.changedTokenFlag)
-		}
-		return nil
+	return o.identity.validate()
+}
+
+// Run obtains the token and prints it. A Secret it created (--create-secret)
+// is deleted again when the token could not be printed.
+func (o *TokenOptions) Run(ctx context.Context) error {
+	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
+	if err != nil {
+		return explain(err)
 	}
-	if o.source == string(credential.SourceMounted) {
-		if o.serviceAccount != "" {
-			return exitcode.Usagef("--source=mounted prints the pod's own token; it cannot be used with a SERVICEACCOUNT argument (%q)", o.serviceAccount)
-		}
-		return nil
+	defer id.Discard()
+	if err := o.print(id.Credential); err != nil {
+		return err
 	}
-	req := o.request("namespace", defaultServiceAccount)
-	if err := req.Validate(); err != nil {
-		return exitcode.WithCode(exitcode.Usage, err)
-	}
+	id.Keep()
 	return nil
 }
 
-// Run obtains the token and prints it.
-func (o *TokenOptions) Run(cmd *cobra.Command) error {
-	cred, err := o.credential(cmd)
-	if err != nil {
-		return err
-	}
+func (o *TokenOptions) print(cred *credential.Credential) error {
 	if o.claims {
 		claims, err := credential.DecodeClaims(cred.Token)
 		if err != nil {
@@ -210,37 +200,10 @@ func (o *TokenOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	if printers.IsTerminal(o.Out) {
-		_, err = fmt.Fprintln(o.Out)
+		_, err := fmt.Fprintln(o.Out)
+		return err
 	}
-	return err
-}
-
-func (o *TokenOptions) credential(cmd *cobra.Command) (*credential.Credential, error) {
-	if o.tokenFile != "" {
-		token, err := credential.ReadToken(o.tokenFile, o.In)
-		if err != nil {
-			return nil, exitcode.WithCode(exitcode.Usage, err)
-		}
-		return credential.FromToken(token), nil
-	}
-	mounted := o.source == string(credential.SourceMounted) ||
-		(o.source == string(credential.SourceAuto) && o.serviceAccount == "" && !o.createSecret && inPod(o.configFlags))
-	if mounted {
-		return credential.Mounted(credential.MountedDir)
-	}
-	caller, err := callerConfig(o.configFlags, o.IOStreams)
-	if err != nil {
-		return nil, err
-	}
-	namespace, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return nil, exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
-	}
-	name := o.serviceAccount
-	if name == "" {
-		name = defaultServiceAccount
-	}
-	return getToken(cmd.Context(), caller, o.tokenFlags, namespace, name, o.IOStreams)
+	return nil
 }
 
 func tokenRecord(c *credential.Credential) TokenRecord {
@@ -254,7 +217,7 @@ func tokenRecord(c *credential.Credential) TokenRecord {
 		exp = &t
 	}
 	return TokenRecord{
-		APIVersion:          tokenRecordVersion,
+		APIVersion:          version.RecordAPIVersion,
 		Kind:                "ServiceAccountToken",
 		Token:               c.Token,
 		Source:              string(c.Source),

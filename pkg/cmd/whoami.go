@@ -4,20 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
-	authorizationv1 "k8s.io/api/authorization/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
+	"github.com/spf13/pflag"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
@@ -26,7 +22,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/review"
-	"github.com/kubectl-access/kubectl-access/pkg/risk"
+	"github.com/kubectl-access/kubectl-access/pkg/subject"
 )
 
 var (
@@ -100,56 +96,31 @@ var (
 		kubectl access whoami ci -n build -o json`)
 )
 
-// whoamiRecordKind is the kind of the -o json|yaml record of whoami.
-const whoamiRecordKind = "WhoAmI"
+// NewCmdWhoami returns the whoami command.
+func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	flags := NewWhoamiFlags()
+	cmd := &cobra.Command{
+		Use:     "whoami [SERVICEACCOUNT]",
+		Short:   "Show who a service account is and every rule it holds, with the risky ones marked",
+		Long:    whoamiLong,
+		Example: whoamiExample,
+		Args:    maxArgs(1),
 
-// WhoamiRecord is what `kubectl access whoami -o json|yaml` prints.
-type WhoamiRecord struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	// User is who the subject is.
-	User UserRecord `json:"user"`
-	// IdentitySource is SelfSubjectReview or TokenClaims.
-	IdentitySource string `json:"identitySource"`
-	// Namespaces holds one entry per namespace reviewed, sorted.
-	Namespaces []NamespaceRecord `json:"namespaces"`
-	// Risks lists every rule that fails a risk check.
-	Risks []RiskRecord `json:"risks"`
+		ValidArgsFunction: completeServiceAccounts(configFlags),
+		RunE: runE(func(cmd *cobra.Command, args []string) (*WhoamiOptions, error) {
+			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+		}),
+	}
+	flags.AddFlags(cmd.Flags())
+	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
+	return cmd
 }
 
-// UserRecord is the identity of the subject.
-type UserRecord struct {
-	Username string              `json:"username"`
-	UID      string              `json:"uid"`
-	Groups   []string            `json:"groups"`
-	Extra    map[string][]string `json:"extra"`
-}
-
-// NamespaceRecord is the SelfSubjectRulesReview status of one namespace,
-// or the error that kept it from being reviewed.
-type NamespaceRecord struct {
-	Namespace        string                            `json:"namespace"`
-	ResourceRules    []authorizationv1.ResourceRule    `json:"resourceRules"`
-	NonResourceRules []authorizationv1.NonResourceRule `json:"nonResourceRules"`
-	Incomplete       bool                              `json:"incomplete"`
-	EvaluationError  string                            `json:"evaluationError"`
-	// Error is set when the namespace was not reviewed.
-	Error string `json:"error,omitempty"`
-}
-
-// RiskRecord is a rule of a namespace that fails a risk check.
-type RiskRecord struct {
-	Namespace string            `json:"namespace"`
-	Rule      rbacv1.PolicyRule `json:"rule"`
-	Check     string            `json:"check"`
-	Reason    string            `json:"reason"`
-}
-
-// WhoamiOptions holds the inputs of the whoami command.
-type WhoamiOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	subjectFlags
-
+// WhoamiFlags are the flags of the whoami command.
+type WhoamiFlags struct {
+	identity identityFlags
 	// output is "", json or yaml.
 	output string
 	// allNamespaces reviews every namespace (-A).
@@ -160,131 +131,135 @@ type WhoamiOptions struct {
 	concurrency int
 	// failOnRisk exits 8 when a risky rule is found.
 	failOnRisk bool
-	// args are the positional arguments: at most a SERVICEACCOUNT.
-	args []string
+}
+
+// NewWhoamiFlags returns the whoami command's flags.
+func NewWhoamiFlags() *WhoamiFlags {
+	return &WhoamiFlags{identity: identityFlags{withCurrent: true, withTokenFile: true, mountedDefault: true}}
+}
+
+// AddFlags registers the flags on fs.
+func (f *WhoamiFlags) AddFlags(fs *pflag.FlagSet) {
+	f.identity.AddFlags(fs)
+	fs.StringVarP(&f.output, "output", "o", "", "Output format. One of: (json, yaml). Default: the identity and a table of rules.")
+	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "If true, review every namespace. The namespaces are listed with the kubeconfig's own credentials.")
+	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "Comma-separated namespaces to review, instead of the one from -n or the context.")
+	fs.IntVar(&f.concurrency, "concurrency", review.DefaultConcurrency, "How many SelfSubjectRulesReviews to send at once.")
+	fs.BoolVar(&f.failOnRisk, "fail-on-risk", false, "If true, exit with code 8 after printing when any rule is marked risky.")
+}
+
+// WhoamiOptions are the parsed inputs of the whoami command.
+type WhoamiOptions struct {
+	identity      identityOptions
+	output        string
+	allNamespaces bool
+	namespaces    []string
+	// namespacesSet says --namespaces was given (maybe empty).
+	namespacesSet bool
+	concurrency   int
+	failOnRisk    bool
+	// newClient builds the clients of the run: as the identity, and with
+	// the caller's credentials for -A. Tests inject typed fakes.
+	newClient func(*rest.Config) (kubernetes.Interface, error)
 
 	genericiooptions.IOStreams
 }
 
-// NewCmdWhoami returns the whoami command.
-func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &WhoamiOptions{configFlags: configFlags, IOStreams: streams}
-	cmd := &cobra.Command{
-		Use:     "whoami [SERVICEACCOUNT]",
-		Short:   "Show who a service account is and every rule it holds, with the risky ones marked",
-		Long:    whoamiLong,
-		Example: whoamiExample,
-		Args:    maxArgs(1),
-
-		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			if err := o.Validate(cmd); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+// ToOptions parses the flags and arguments.
+func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.FlagSet, args []string, streams genericiooptions.IOStreams) (*WhoamiOptions, error) {
+	id, err := f.identity.toOptions(cf, fs, args, streams)
+	if err != nil {
+		return nil, err
 	}
-	o.subjectFlags.addFlags(cmd.Flags())
-	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format. One of: (json, yaml). Default: the identity and a table of rules.")
-	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "If true, review every namespace. The namespaces are listed with the kubeconfig's own credentials.")
-	cmd.Flags().StringSliceVar(&o.namespaces, "namespaces", nil, "Comma-separated namespaces to review, instead of the one from -n or the context.")
-	cmd.Flags().IntVar(&o.concurrency, "concurrency", review.DefaultConcurrency, "How many SelfSubjectRulesReviews to send at once.")
-	cmd.Flags().BoolVar(&o.failOnRisk, "fail-on-risk", false, "If true, exit with code 8 after printing when any rule is marked risky.")
-	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
-	return cmd
+	if id.request.Namespace == "" && id.request.Mode != subject.ServiceAccount {
+		// The namespace to review when none is named: the context's.
+		if id.request.Namespace, _, err = cf.ToRawKubeConfigLoader().Namespace(); err != nil {
+			return nil, exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
+		}
+	}
+	return &WhoamiOptions{
+		identity: id, output: f.output, allNamespaces: f.allNamespaces, namespaces: f.namespaces,
+		namespacesSet: fs.Changed("namespaces"), concurrency: f.concurrency, failOnRisk: f.failOnRisk,
+		newClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
+		IOStreams: streams,
+	}, nil
 }
 
-// Complete fills the options from the arguments.
-func (o *WhoamiOptions) Complete(args []string) error {
-	o.args = args
-	return nil
-}
-
-// Validate checks the flags before anything is sent.
-func (o *WhoamiOptions) Validate(cmd *cobra.Command) error {
-	if err := validateSubjectFlags(cmd, &o.subjectFlags, o.args); err != nil {
-		return err
-	}
+// Validate checks the values before anything is sent.
+func (o *WhoamiOptions) Validate() error {
 	if err := validateOutput(o.output, "json", "yaml"); err != nil {
 		return err
 	}
 	if o.concurrency < 1 {
 		return exitcode.Usagef("--concurrency must be at least 1 (got %d)", o.concurrency)
 	}
-	if cmd.Flags().Changed("namespaces") {
+	if o.namespacesSet {
 		if o.allNamespaces {
 			return exitcode.Usagef("--namespaces and -A/--all-namespaces cannot be used together")
 		}
 		if len(o.namespaces) == 0 {
 			return exitcode.Usagef("--namespaces must name at least one namespace")
 		}
-		for _, ns := range o.namespaces {
-			if ns == "" {
-				return exitcode.Usagef("--namespaces holds an empty name")
-			}
-			if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-				return exitcode.Usagef("--namespaces: %q is not a valid namespace name: %s", ns, strings.Join(errs, "; "))
+		for i, ns := range o.namespaces {
+			if err := subject.ValidateNamespace(ns); err != nil {
+				return exitcode.Usagef("--namespaces: value %d of %d %v", i+1, len(o.namespaces), err)
 			}
 		}
 	}
-	return nil
+	return o.identity.validate()
 }
 
 // Run resolves the subject, asks who it is and what it may do, and prints.
 // Requests: those that obtain the token, one SelfSubjectReview, one
 // namespace list with -A, and one SelfSubjectRulesReview per namespace.
 func (o *WhoamiOptions) Run(ctx context.Context) error {
-	s, err := resolveSubject(ctx, o.configFlags, &o.subjectFlags, o.args, o.IOStreams)
+	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
 	if err != nil {
-		return err
+		return explain(err)
 	}
-	client, err := kubernetes.NewForConfig(fanOutConfig(s.config, o.concurrency))
+	defer id.Discard()
+	client, err := o.newClient(review.FanOutConfig(id.Config, o.concurrency))
 	if err != nil {
 		return err
 	}
 	// The token's claims are the fallback identity on servers that serve no
 	// SelfSubjectReview; with --current the kubeconfig may hold a token too.
-	token := s.config.BearerToken
-	if s.cred != nil {
-		token = s.cred.Token
-	}
-	identity, err := review.Identify(ctx, client, token)
+	identity, err := review.Identify(ctx, client, id.Token())
 	switch {
 	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("the API server does not accept %s (401 Unauthorized): it may be expired, revoked, or meant for another cluster: %w", s.describe(), err)
+		return fmt.Errorf("the API server does not accept %s (401 Unauthorized): it may be expired, revoked, or meant for another cluster: %w", id.Describe(), err)
 	case err != nil:
-		return fmt.Errorf("asking who %s is: %w", s.describe(), err)
+		return explain(fmt.Errorf("asking who %s is: %w", id.Describe(), err))
 	}
 	if identity.Source == review.SourceTokenClaims {
 		warner(o.IOStreams)("the API server serves no SelfSubjectReview: the identity is decoded from the token's claims, which were not verified")
 	}
+	if err := id.CheckUsername(identity.User.Username); err != nil {
+		return explain(err)
+	}
 
-	namespaces, err := o.reviewNamespaces(ctx, s)
+	namespaces, err := o.reviewNamespaces(ctx, id)
 	if err != nil {
 		return err
 	}
 	reviewer := &review.Reviewer{
 		Client:      client.AuthorizationV1(),
 		Concurrency: o.concurrency,
-		Timeout:     s.caller.Timeout,
+		Timeout:     id.Caller.Timeout,
 	}
 	results, err := reviewer.Review(ctx, namespaces)
 	if err != nil {
-		return err
+		return explain(err)
 	}
 	o.warnIncomplete(results)
 	risks := review.Risks(results)
-	rec := whoamiRecord(identity, results, risks)
+	rec := review.NewRecord(identity, results, risks)
 	if err := printRecord(o.IOStreams, o.output, rec, func() error {
-		return printWhoami(o.Out, identity, review.Compact(results))
+		return review.PrintWhoami(o.Out, identity, review.Compact(results))
 	}); err != nil {
 		return err
 	}
+	id.Keep()
 	if err := o.failures(results); err != nil {
 		return err
 	}
@@ -293,34 +268,21 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 		for _, r := range risks {
 			where[r.Namespace] = true
 		}
-		return exitcode.WithCode(exitcode.Risk, fmt.Errorf("--fail-on-risk: risky rules (%s) hold in %d of %d namespaces reviewed", strings.Join(riskChecks(risks), ", "), len(where), len(results)))
+		return exitcode.WithCode(exitcode.Risk, fmt.Errorf("--fail-on-risk: risky rules (%s) hold in %d of %d namespaces reviewed", strings.Join(review.RiskChecks(risks), ", "), len(where), len(results)))
 	}
 	return nil
 }
 
-// fanOutConfig raises the client-side rate limit for the fan-out: client-go's
-// default of 5 requests per second would make 500 namespaces take 100 s. The
-// load is bounded by --concurrency (requests in flight); the rate limit only
-// guards against a server that answers implausibly fast. On the local
-// control plane 500 reviews take 7 s at 64 QPS, 1.8 s at 200 and 0.5 s at
-// 400, the default here. The server's own throttling (429 with Retry-After,
-// from API Priority and Fairness) is honoured: client-go retries such answers
-// after the delay asked.
-func fanOutConfig(base *rest.Config, concurrency int) *rest.Config {
-	cfg := rest.CopyConfig(base)
-	qps := max(100, 25*concurrency)
-	cfg.QPS = float32(qps)
-	cfg.Burst = qps
-	cfg.RateLimiter = nil
-	return cfg
-}
-
 // reviewNamespaces returns the namespaces to review, sorted and unique.
-func (o *WhoamiOptions) reviewNamespaces(ctx context.Context, s *subject) ([]string, error) {
+func (o *WhoamiOptions) reviewNamespaces(ctx context.Context, id *subject.Identity) ([]string, error) {
 	var namespaces []string
 	switch {
 	case o.allNamespaces:
-		list, err := listNamespaces(ctx, s.caller)
+		caller, err := o.newClient(id.Caller)
+		if err != nil {
+			return nil, err
+		}
+		list, err := listNamespaces(ctx, caller.CoreV1())
 		if err != nil {
 			return nil, err
 		}
@@ -328,18 +290,14 @@ func (o *WhoamiOptions) reviewNamespaces(ctx context.Context, s *subject) ([]str
 	case len(o.namespaces) > 0:
 		namespaces = append(namespaces, o.namespaces...)
 	default:
-		namespaces = []string{s.namespace}
+		namespaces = []string{o.identity.request.Namespace}
 	}
 	sort.Strings(namespaces)
 	return slices.Compact(namespaces), nil
 }
 
 // listNamespaces lists every namespace with the caller's own credentials.
-func listNamespaces(ctx context.Context, caller *rest.Config) ([]string, error) {
-	client, err := corev1client.NewForConfig(caller)
-	if err != nil {
-		return nil, err
-	}
+func listNamespaces(ctx context.Context, client corev1client.NamespacesGetter) ([]string, error) {
 	list, err := client.Namespaces().List(ctx, metav1.ListOptions{})
 	switch {
 	case err == nil:
@@ -388,13 +346,13 @@ func (o *WhoamiOptions) warnIncomplete(results []review.NamespaceResult) {
 func (o *WhoamiOptions) failures(results []review.NamespaceResult) error {
 	var failed, skipped []string
 	var first error
-	codes := map[int]bool{}
+	var codes []int
 	for _, r := range results {
 		if r.Err == nil {
 			continue
 		}
 		failed = append(failed, r.Namespace)
-		codes[exitcode.Code(r.Err)] = true
+		codes = append(codes, exitcode.Code(r.Err))
 		var notReviewed *review.NotReviewedError
 		if errors.As(r.Err, &notReviewed) {
 			skipped = append(skipped, r.Namespace)
@@ -410,13 +368,7 @@ func (o *WhoamiOptions) failures(results []review.NamespaceResult) error {
 	if len(failed) == 0 {
 		return nil
 	}
-	code := exitcode.Error
-	for _, c := range []int{exitcode.Unreachable, exitcode.TLS, exitcode.Unauthorized, exitcode.Forbidden, exitcode.BadStatus, exitcode.Error} {
-		if codes[c] {
-			code = c
-			break
-		}
-	}
+	code := exitcode.Worst(codes...)
 	if first == nil {
 		first = results[0].Err
 	}
@@ -428,118 +380,4 @@ func (o *WhoamiOptions) failures(results []review.NamespaceResult) error {
 		msg += fmt.Sprintf(" (%d of them because the run stopped after the first failure)", len(skipped))
 	}
 	return exitcode.WithCode(code, errors.New(msg))
-}
-
-// whoamiRecord builds the -o json|yaml record; lists are never null.
-func whoamiRecord(id *review.Identity, results []review.NamespaceResult, risks []review.Risk) WhoamiRecord {
-	rec := WhoamiRecord{
-		APIVersion: tokenRecordVersion,
-		Kind:       whoamiRecordKind,
-		User: UserRecord{
-			Username: id.User.Username,
-			UID:      id.User.UID,
-			Groups:   append([]string{}, id.User.Groups...),
-			Extra:    map[string][]string{},
-		},
-		IdentitySource: string(id.Source),
-		Namespaces:     []NamespaceRecord{},
-		Risks:          []RiskRecord{},
-	}
-	for k, v := range id.User.Extra {
-		rec.User.Extra[k] = append([]string{}, v...)
-	}
-	for _, r := range results {
-		nr := NamespaceRecord{
-			Namespace:        r.Namespace,
-			ResourceRules:    append([]authorizationv1.ResourceRule{}, r.ResourceRules...),
-			NonResourceRules: append([]authorizationv1.NonResourceRule{}, r.NonResourceRules...),
-			Incomplete:       r.Incomplete,
-			EvaluationError:  r.EvaluationError,
-		}
-		if r.Err != nil {
-			nr.Error = r.Err.Error()
-		}
-		rec.Namespaces = append(rec.Namespaces, nr)
-	}
-	for _, r := range risks {
-		rec.Risks = append(rec.Risks, RiskRecord{Namespace: r.Namespace, Rule: r.Rule, Check: r.Finding.Check, Reason: r.Finding.Reason})
-	}
-	return rec
-}
-
-// printWhoami prints the identity, the table of rules with where each holds
-// and its risks, and what each risk means.
-func printWhoami(out io.Writer, id *review.Identity, table review.Table) error {
-	w := printers.GetNewTabWriter(out)
-	fmt.Fprintf(w, "ATTRIBUTE\tVALUE\n")
-	fmt.Fprintf(w, "Username\t%s\n", id.User.Username)
-	if id.User.UID != "" {
-		fmt.Fprintf(w, "UID\t%s\n", id.User.UID)
-	}
-	fmt.Fprintf(w, "Groups\t%v\n", id.User.Groups)
-	for _, k := range review.ExtraKeys(id.User.Extra) {
-		fmt.Fprintf(w, "Extra: %s\t%v\n", k, []string(id.User.Extra[k]))
-	}
-	source := string(id.Source) + " (" + id.APIVersion + ")"
-	if id.Source == review.SourceTokenClaims {
-		source = string(id.Source) + " (not verified by the server)"
-	}
-	fmt.Fprintf(w, "Source\t%s\n", source)
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if len(table.Reviewed) == 0 {
-		return nil
-	}
-
-	fmt.Fprintln(out)
-	w = printers.GetNewTabWriter(out)
-	fmt.Fprintf(w, "RESOURCES\tNON-RESOURCE URLS\tRESOURCE NAMES\tVERBS\tWHERE\tRISK\n")
-	used := map[string]bool{}
-	for _, row := range table.Rows {
-		var checks []string
-		for _, f := range risk.Assess(row.Rule()) {
-			checks = append(checks, f.Check)
-			used[f.Check] = true
-		}
-		urls := []string{}
-		if row.NonResourceURL != "" {
-			urls = append(urls, row.NonResourceURL)
-		}
-		names := row.ResourceNames
-		if names == nil {
-			names = []string{}
-		}
-		fmt.Fprintf(w, "%s\t%v\t%v\t%v\t%s\t%s\n", row.ResourceString(), urls, names, row.Verbs, table.Where(row), strings.Join(checks, ","))
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if len(used) == 0 {
-		return nil
-	}
-	fmt.Fprintln(out)
-	w = printers.GetNewTabWriter(out)
-	fmt.Fprintf(w, "RISK\tREASON\n")
-	for _, c := range risk.Checks() {
-		if used[c.ID] {
-			fmt.Fprintf(w, "%s\t%s\n", c.ID, c.Reason)
-		}
-	}
-	return w.Flush()
-}
-
-// riskChecks returns the IDs of the checks risks fail, in check order.
-func riskChecks(risks []review.Risk) []string {
-	found := map[string]bool{}
-	for _, r := range risks {
-		found[r.Finding.Check] = true
-	}
-	var ids []string
-	for _, c := range risk.Checks() {
-		if found[c.ID] {
-			ids = append(ids, c.ID)
-		}
-	}
-	return ids
 }

@@ -31,12 +31,14 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/transport"
+	"github.com/kubectl-access/kubectl-access/pkg/version"
 )
 
 // The record printed by -o json|yaml.
 const (
 	// APIVersion versions the Report record.
-	APIVersion = "access.kubectl-access.io/v1alpha1"
+	APIVersion = version.RecordAPIVersion
 	// Kind is the kind of the Report record.
 	Kind = "ProbeReport"
 )
@@ -142,8 +144,9 @@ func New(cfg *rest.Config, opts Options) (*Prober, error) {
 		return nil, fmt.Errorf("building an HTTP client: %w", err)
 	}
 	// The transport adds the credentials to every request it sends,
-	// wherever it goes: a redirect must never be followed.
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// wherever it goes: a redirect must never be followed. A config hardened
+	// by pkg/transport refuses it already; this is the backstop.
+	client.CheckRedirect = transport.CheckRedirect
 	base, _, err := rest.DefaultServerUrlFor(cfg)
 	if err != nil {
 		return nil, exitcode.WithCode(exitcode.Usage, fmt.Errorf("invalid server URL: %w", err))
@@ -266,7 +269,14 @@ func (p *Prober) get(ctx context.Context, t Target) Result {
 	}
 	start := time.Now()
 	resp, err := p.client.Do(req)
-	if err != nil {
+	var redirect *transport.RedirectError
+	switch {
+	case errors.As(err, &redirect):
+		r.LatencyMs = millis(time.Since(start))
+		r.Status, r.Reason = redirect.StatusCode, http.StatusText(redirect.StatusCode)
+		r.ExitCode, r.Error = exitcode.BadStatus, redirect.Error()
+		return r
+	case err != nil:
 		r.LatencyMs = millis(time.Since(start))
 		r.ExitCode, r.Error = transportCode(err), p.describe(ctx, err)
 		return r

@@ -268,15 +268,12 @@ func Targets(svc *Service, paths []string) ([]Target, error) {
 			paths = []string{defaultServicePath}
 		}
 	}
+	if err := CheckPaths(paths); err != nil {
+		return nil, err
+	}
 	targets := make([]Target, 0, len(paths))
 	seen := make(map[string]bool, len(paths))
-	for i, p := range paths {
-		if _, err := ParsePath(p); err != nil {
-			if len(paths) > 1 {
-				return nil, fmt.Errorf("--path (value %d of %d) %w", i+1, len(paths), err)
-			}
-			return nil, fmt.Errorf("--path %w", err)
-		}
+	for _, p := range paths {
 		if seen[p] {
 			continue
 		}
@@ -291,6 +288,20 @@ func Targets(svc *Service, paths []string) ([]Target, error) {
 		targets = append(targets, Target{Path: p, URI: uri})
 	}
 	return targets, nil
+}
+
+// CheckPaths checks the --path values alone, before the Service's
+// namespace is known.
+func CheckPaths(paths []string) error {
+	for i, p := range paths {
+		if _, err := ParsePath(p); err != nil {
+			if len(paths) > 1 {
+				return fmt.Errorf("--path (value %d of %d) %w", i+1, len(paths), err)
+			}
+			return fmt.Errorf("--path %w", err)
+		}
+	}
+	return nil
 }
 
 // ParseTarget parses one --service value (empty for none) and one --path

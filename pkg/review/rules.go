@@ -15,6 +15,7 @@ import (
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/transport"
 )
 
 // DefaultConcurrency is how many SelfSubjectRulesReviews are in flight at
@@ -175,9 +176,13 @@ func notReviewed(ctx, run context.Context) error {
 }
 
 // stopsRun reports whether err would repeat for every namespace: the
-// server cannot be reached or verified, the token is rejected, or creating
+// server cannot be reached or verified, redirects elsewhere, the token is rejected, or creating
 // SelfSubjectRulesReviews (a cluster-wide permission) is forbidden.
 func stopsRun(err error) bool {
+	var redirect *transport.RedirectError
+	if errors.As(err, &redirect) {
+		return true
+	}
 	switch exitcode.Code(err) {
 	case exitcode.Unreachable, exitcode.TLS, exitcode.Unauthorized, exitcode.Forbidden:
 		return true

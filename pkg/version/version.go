@@ -1,8 +1,12 @@
 // Package version holds the build identity of kubectl-access, stamped at link
-// time with -ldflags "-X ...".
+// time with -ldflags "-X ...", and the version of its output records.
 package version
 
 import "runtime"
+
+// RecordAPIVersion is the apiVersion of every structured record the plugin
+// prints (-o json|yaml) that is not a Kubernetes API object.
+const RecordAPIVersion = "access.kubectl-access.io/v1alpha1"
 
 // These are set by -ldflags at build time (see the Makefile and
 // .goreleaser.yaml); they are variables only so the linker can write them.

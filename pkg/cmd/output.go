@@ -1,0 +1,70 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+)
+
+// validateOutput returns a usage error unless output is "" (the command's
+// default) or one of formats. Commands call it before anything is sent.
+func validateOutput(output string, formats ...string) error {
+	if output == "" || slices.Contains(formats, output) {
+		return nil
+	}
+	return exitcode.Usagef("--output must be one of %s (got %q)", strings.Join(formats, ", "), output)
+}
+
+// printRecord prints v as JSON or YAML for -o json|yaml, or calls human for
+// the default output; any other format is a usage error.
+func printRecord(streams genericiooptions.IOStreams, output string, v any, human func() error) error {
+	switch output {
+	case "":
+		return human()
+	case "json":
+		data, err := json.MarshalIndent(v, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(streams.Out, "%s\n", data)
+		return err
+	case "yaml":
+		data, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = streams.Out.Write(data)
+		return err
+	}
+	return validateOutput(output, "json", "yaml")
+}
+
+// options is the shape every command's options have: Validate checks the
+// values, Run does the work.
+type options interface {
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runE is the RunE of every command: parse the flags into options, validate
+// them, run.
+func runE[O options](toOptions func(cmd *cobra.Command, args []string) (O, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		o, err := toOptions(cmd, args)
+		if err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+}

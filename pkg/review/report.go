@@ -1,0 +1,192 @@
+package review
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-access/kubectl-access/pkg/risk"
+	"github.com/kubectl-access/kubectl-access/pkg/version"
+)
+
+// The -o json|yaml record of whoami, and its human table.
+
+// RecordKind is the kind of the -o json|yaml record of whoami.
+const RecordKind = "WhoAmI"
+
+// Record is what `kubectl access whoami -o json|yaml` prints.
+type Record struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// User is who the subject is.
+	User UserRecord `json:"user"`
+	// IdentitySource is SelfSubjectReview or TokenClaims.
+	IdentitySource string `json:"identitySource"`
+	// Namespaces holds one entry per namespace reviewed, sorted.
+	Namespaces []NamespaceRecord `json:"namespaces"`
+	// Risks lists every rule that fails a risk check.
+	Risks []RiskRecord `json:"risks"`
+}
+
+// UserRecord is the identity of the subject.
+type UserRecord struct {
+	Username string              `json:"username"`
+	UID      string              `json:"uid"`
+	Groups   []string            `json:"groups"`
+	Extra    map[string][]string `json:"extra"`
+}
+
+// NamespaceRecord is the SelfSubjectRulesReview status of one namespace,
+// or the error that kept it from being reviewed.
+type NamespaceRecord struct {
+	Namespace        string                            `json:"namespace"`
+	ResourceRules    []authorizationv1.ResourceRule    `json:"resourceRules"`
+	NonResourceRules []authorizationv1.NonResourceRule `json:"nonResourceRules"`
+	Incomplete       bool                              `json:"incomplete"`
+	EvaluationError  string                            `json:"evaluationError"`
+	// Error is set when the namespace was not reviewed.
+	Error string `json:"error,omitempty"`
+}
+
+// RiskRecord is a rule of a namespace that fails a risk check.
+type RiskRecord struct {
+	Namespace string            `json:"namespace"`
+	Rule      rbacv1.PolicyRule `json:"rule"`
+	Check     string            `json:"check"`
+	Reason    string            `json:"reason"`
+}
+
+// NewRecord builds the -o json|yaml record; lists are never null.
+func NewRecord(id *Identity, results []NamespaceResult, risks []Risk) Record {
+	rec := Record{
+		APIVersion: version.RecordAPIVersion,
+		Kind:       RecordKind,
+		User: UserRecord{
+			Username: id.User.Username,
+			UID:      id.User.UID,
+			Groups:   append([]string{}, id.User.Groups...),
+			Extra:    map[string][]string{},
+		},
+		IdentitySource: string(id.Source),
+		Namespaces:     []NamespaceRecord{},
+		Risks:          []RiskRecord{},
+	}
+	for k, v := range id.User.Extra {
+		rec.User.Extra[k] = append([]string{}, v...)
+	}
+	for _, r := range results {
+		nr := NamespaceRecord{
+			Namespace:        r.Namespace,
+			ResourceRules:    append([]authorizationv1.ResourceRule{}, r.ResourceRules...),
+			NonResourceRules: append([]authorizationv1.NonResourceRule{}, r.NonResourceRules...),
+			Incomplete:       r.Incomplete,
+			EvaluationError:  r.EvaluationError,
+		}
+		if r.Err != nil {
+			nr.Error = r.Err.Error()
+		}
+		rec.Namespaces = append(rec.Namespaces, nr)
+	}
+	for _, r := range risks {
+		rec.Risks = append(rec.Risks, RiskRecord{Namespace: r.Namespace, Rule: r.Rule, Check: r.Finding.Check, Reason: r.Finding.Reason})
+	}
+	return rec
+}
+
+// PrintWhoami prints the identity, the table of rules with where each holds
+// and its risks, and what each risk means.
+func PrintWhoami(out io.Writer, id *Identity, table Table) error {
+	w := printers.GetNewTabWriter(out)
+	fmt.Fprintf(w, "ATTRIBUTE\tVALUE\n")
+	fmt.Fprintf(w, "Username\t%s\n", id.User.Username)
+	if id.User.UID != "" {
+		fmt.Fprintf(w, "UID\t%s\n", id.User.UID)
+	}
+	fmt.Fprintf(w, "Groups\t%v\n", id.User.Groups)
+	for _, k := range ExtraKeys(id.User.Extra) {
+		fmt.Fprintf(w, "Extra: %s\t%v\n", k, []string(id.User.Extra[k]))
+	}
+	source := string(id.Source) + " (" + id.APIVersion + ")"
+	if id.Source == SourceTokenClaims {
+		source = string(id.Source) + " (not verified by the server)"
+	}
+	fmt.Fprintf(w, "Source\t%s\n", source)
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(table.Reviewed) == 0 {
+		return nil
+	}
+
+	fmt.Fprintln(out)
+	w = printers.GetNewTabWriter(out)
+	fmt.Fprintf(w, "RESOURCES\tNON-RESOURCE URLS\tRESOURCE NAMES\tVERBS\tWHERE\tRISK\n")
+	used := map[string]bool{}
+	for _, row := range table.Rows {
+		var checks []string
+		for _, f := range assess(row.Rule()) {
+			checks = append(checks, f.Check)
+			used[f.Check] = true
+		}
+		urls := []string{}
+		if row.NonResourceURL != "" {
+			urls = append(urls, row.NonResourceURL)
+		}
+		names := row.ResourceNames
+		if names == nil {
+			names = []string{}
+		}
+		fmt.Fprintf(w, "%s\t%v\t%v\t%v\t%s\t%s\n", row.ResourceString(), urls, names, row.Verbs, table.Where(row), strings.Join(checks, ","))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(used) == 0 {
+		return nil
+	}
+	fmt.Fprintln(out)
+	w = printers.GetNewTabWriter(out)
+	fmt.Fprintf(w, "RISK\tREASON\n")
+	for _, c := range risk.Checks() {
+		if used[c.ID] {
+			fmt.Fprintf(w, "%s\t%s\n", c.ID, c.Reason)
+		}
+	}
+	return w.Flush()
+}
+
+// RiskChecks returns the IDs of the checks risks fail, in check order.
+func RiskChecks(risks []Risk) []string {
+	found := map[string]bool{}
+	for _, r := range risks {
+		found[r.Finding.Check] = true
+	}
+	var ids []string
+	for _, c := range risk.Checks() {
+		if found[c.ID] {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+// FanOutConfig raises the client-side rate limit of base for a fan-out of
+// concurrency requests in flight: client-go's default of 5 requests per
+// second would make a review of hundreds of namespaces take minutes. The
+// load is bounded by the concurrency; the rate limit only guards against a
+// server that answers implausibly fast (docs/benchmarks.md has the
+// measurements). The server's own throttling (429 with Retry-After, from API
+// Priority and Fairness) is honoured, with the wait capped (pkg/transport).
+func FanOutConfig(base *rest.Config, concurrency int) *rest.Config {
+	cfg := rest.CopyConfig(base)
+	qps := max(100, 25*concurrency)
+	cfg.QPS = float32(qps)
+	cfg.Burst = qps
+	cfg.RateLimiter = nil
+	return cfg
+}
