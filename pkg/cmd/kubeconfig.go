@@ -66,10 +66,8 @@ var (
 		links, names, write permission) is made before the token is obtained,
 		so a run that fails them requests no token and creates no Secret.
 
-		Exit codes: 0 written; 1 error, such as an existing file or entry
-		without --force, a lock file, a symbolic link, or a token that could not
-		be obtained; 2 usage error, including a current context without a
-		server; 6 TLS verification failed; 7 server unreachable.`)
+		Exit codes (1 also for an existing file or entry without --force, a lock
+		file, a symbolic link):`) + "\n\n" + exitcode.Help(0, 1, 2, 6, 7, 130)
 
 	kubeconfigExample = templates.Examples(`
 		# Print a kubeconfig for the service account "ci" of namespace "build"

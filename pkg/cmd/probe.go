@@ -60,18 +60,9 @@ var (
 		that wait for a RoleBinding to take effect. Every request is bounded by
 		--request-timeout (30s when not given; 0 means no limit).
 
-		Exit codes (when paths fail differently, the lowest of 3 to 7 wins, and
-		every result is still printed):
-
-		    0    every path answered 2xx
-		    1    any other error (e.g. the token could not be obtained)
-		    2    usage error (bad flag value, unknown flag)
-		    3    a path answered 401: the token was not accepted
-		    4    a path answered 403: authenticated, not allowed
-		    5    a path answered another non-2xx status (404, 503, a redirect)
-		    6    TLS verification failed (unknown authority, name mismatch; plain http:// without --allow-insecure-http)
-		    7    server unreachable or timed out (connection refused, DNS, --request-timeout)
-		    130  interrupted`)
+		Exit codes (when paths fail differently, the first of 7, 6, 3, 10, 4, 5
+		present wins, and every result is still printed; a refused redirect is
+		5):`) + "\n\n" + exitcode.Help(0, 1, 2, 3, 4, 5, 6, 7, 10, 130)
 
 	probeExample = templates.Examples(`
 		# Check that the default service account's token is accepted

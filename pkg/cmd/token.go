@@ -48,7 +48,9 @@ var (
 		--source=mounted print the pod's own token.
 
 		The token is printed alone, with a trailing newline only on a terminal,
-		so TOKEN=$(kubectl access token) and kubectl access token > file are exact.`)
+		so TOKEN=$(kubectl access token) and kubectl access token > file are exact.
+
+		Exit codes:`) + "\n\n" + exitcode.Help(0, 1, 2, 6, 7, 130)
 
 	tokenExample = templates.Examples(`
 		# Print the token of the default service account of the current namespace

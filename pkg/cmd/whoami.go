@@ -63,12 +63,9 @@ var (
 		A review the server marks incomplete is reported on stderr: a rule
 		missing from it is no proof that the access is denied.
 
-		Exit codes: 0 success; 1 error (e.g. unknown service account); 2 usage
-		error; 3 token not accepted (401); 4 SelfSubjectRulesReview forbidden
-		(403); 5 other HTTP error; 6 TLS verification failed; 7 server
-		unreachable or timed out; 8 risky rules found with --fail-on-risk;
-		130 interrupted. When some namespaces fail, the rules of the others are
-		still printed and the exit code is that of the failure.`)
+		Exit codes (when some namespaces fail, the rules of the others are
+		still printed and the code is that of the failure, the first of 7, 6,
+		3, 10, 4, 5, 1 present):`) + "\n\n" + exitcode.Help()
 
 	whoamiExample = templates.Examples(`
 		# Who is the default service account of the current namespace, and what may it do?
