@@ -3,6 +3,7 @@ package kubeconfig
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,9 +21,46 @@ const fileMode = 0o600
 // call Abort (a no-op after a successful Commit) so that no temporary file
 // is left behind.
 type Output struct {
-	path  string
-	force bool
-	tmp   *os.File
+	target
+	tmp tempFile
+	// old is the file found at the target by CreateOutput, nil if none.
+	old fs.FileInfo
+	// ownerErr says why the temporary file could not be given old's owner.
+	ownerErr error
+}
+
+// target is a path a kubeconfig is written to, with the rules for what may
+// be there already.
+type target struct {
+	path string
+	// replace lets an existing regular file be replaced.
+	replace bool
+	// keepOwner gives the written file the owner and group of the file it
+	// replaces, so that root merging into a user's kubeconfig does not leave
+	// the user a file they can no longer read.
+	keepOwner bool
+	// name is how errors call the file: its path, or "the kubeconfig PATH".
+	name string
+	// linkAdvice says what to do instead when path is a symbolic link to
+	// resolved ("" when the link does not resolve).
+	linkAdvice func(resolved string) string
+}
+
+// tempFile is what an Output needs of its temporary file; tests substitute
+// one that fails part way.
+type tempFile interface {
+	io.Writer
+	Name() string
+	Chmod(mode fs.FileMode) error
+	Chown(uid, gid int) error
+	Sync() error
+	Close() error
+}
+
+// createTemp creates a temporary file with os.CreateTemp: exclusively
+// (O_EXCL, so never an existing file or a link planted there), mode 0600.
+func createTemp(dir, pattern string) (tempFile, error) {
+	return os.CreateTemp(dir, pattern)
 }
 
 // CreateOutput checks that path can receive a kubeconfig and creates the
@@ -36,21 +74,35 @@ func CreateOutput(path string, force bool) (*Output, error) {
 	if path == "" {
 		return nil, errors.New("no output file given")
 	}
-	if err := checkTarget(path, force); err != nil {
+	t := target{path: path, replace: force, name: path, linkAdvice: func(string) string {
+		return "refusing to replace the link or to write through it; give the path of the file it points to, or another path"
+	}}
+	return createOutput(t, createTemp)
+}
+
+// createOutput checks t and creates the temporary file next to it with
+// create.
+func createOutput(t target, create func(dir, pattern string) (tempFile, error)) (*Output, error) {
+	old, err := t.check()
+	if err != nil {
 		return nil, err
 	}
-	dir, base := filepath.Split(path)
+	dir, base := filepath.Split(t.path)
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := create(dir, "."+base+".tmp-*")
 	if err != nil {
-		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return nil, fmt.Errorf("cannot write %s: %w", t.name, unwrapPath(err))
 	}
-	o := &Output{path: path, force: force, tmp: tmp}
+	o := &Output{target: t, tmp: tmp, old: old}
+	// CreateTemp's 0600 is reduced by the umask; set it exactly.
 	if err := tmp.Chmod(fileMode); err != nil {
 		o.Abort()
-		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return nil, fmt.Errorf("cannot write %s: %w", t.name, unwrapPath(err))
+	}
+	if t.keepOwner && old != nil {
+		o.ownerErr = keepOwner(tmp, old)
 	}
 	return o, nil
 }
@@ -61,8 +113,9 @@ func (o *Output) Path() string { return o.path }
 // Commit writes cfg to the temporary file, syncs it, and moves it to the
 // target in one step: with force by rename (which replaces an existing
 // file), else by link, which fails if the target appeared since
-// CreateOutput, so a file created meanwhile is never replaced. On any error
-// the temporary file is removed and the target is as it was.
+// CreateOutput, so a file created meanwhile is never replaced. The
+// directory is synced too, so the move survives a crash. On any error the
+// temporary file is removed and the target is as it was.
 func (o *Output) Commit(cfg *clientcmdapi.Config) (err error) {
 	if o.tmp == nil {
 		return errors.New("kubeconfig output already committed or aborted")
@@ -77,17 +130,17 @@ func (o *Output) Commit(cfg *clientcmdapi.Config) (err error) {
 		return fmt.Errorf("encoding the kubeconfig: %w", err)
 	}
 	if _, err := o.tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", o.path, unwrapPath(err))
+		return fmt.Errorf("writing %s: %w", o.name, unwrapPath(err))
 	}
 	if err := o.tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", o.path, unwrapPath(err))
+		return fmt.Errorf("writing %s: %w", o.name, unwrapPath(err))
 	}
 	if err := o.tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", o.path, unwrapPath(err))
+		return fmt.Errorf("writing %s: %w", o.name, unwrapPath(err))
 	}
 	// The target may have changed since CreateOutput; look again so the
 	// error says what it became.
-	if err := checkTarget(o.path, o.force); err != nil {
+	if _, err := o.check(); err != nil {
 		return err
 	}
 	if err := o.move(); err != nil {
@@ -101,9 +154,9 @@ func (o *Output) Commit(cfg *clientcmdapi.Config) (err error) {
 // move puts the written temporary file in place.
 func (o *Output) move() error {
 	name := o.tmp.Name()
-	if o.force {
+	if o.replace {
 		if err := os.Rename(name, o.path); err != nil {
-			return fmt.Errorf("cannot replace %s: %w", o.path, unwrapPath(err))
+			return fmt.Errorf("cannot replace %s: %w", o.name, unwrapPath(err))
 		}
 		return nil
 	}
@@ -122,7 +175,7 @@ func (o *Output) move() error {
 		return existsError(o.path)
 	}
 	if err := os.Rename(name, o.path); err != nil {
-		return fmt.Errorf("cannot create %s: %w", o.path, unwrapPath(err))
+		return fmt.Errorf("cannot create %s: %w", o.name, unwrapPath(err))
 	}
 	return nil
 }
@@ -148,36 +201,52 @@ func WriteFile(path string, cfg *clientcmdapi.Config, force bool) error {
 	return o.Commit(cfg)
 }
 
-// checkTarget says whether path may be (re)placed by a new kubeconfig.
-func checkTarget(path string, force bool) error {
-	fi, err := os.Lstat(path)
+// check says whether t.path may be (re)placed by a new kubeconfig, and
+// returns the file there now, nil if there is none.
+func (t target) check() (fs.FileInfo, error) {
+	fi, err := os.Lstat(t.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return nil, nil
 	case err != nil:
-		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
+		return nil, fmt.Errorf("cannot write %s: %w", t.name, unwrapPath(err))
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return symlinkError(path, "refusing to replace the link or to write through it; give the path of the file it points to, or another path")
+		return nil, t.symlinkError()
 	case fi.IsDir():
-		return fmt.Errorf("cannot write %s: it is a directory", path)
+		return nil, fmt.Errorf("cannot write %s: it is a directory", t.name)
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("cannot write %s: it is not a regular file", path)
-	case !force:
-		return existsError(path)
+		return nil, fmt.Errorf("cannot write %s: it is not a regular file", t.name)
+	case !t.replace:
+		return nil, existsError(t.path)
 	}
-	return nil
+	return fi, nil
+}
+
+func (t target) symlinkError() error {
+	resolved, err := filepath.EvalSymlinks(t.path)
+	if err != nil {
+		link, _ := os.Readlink(t.path)
+		return fmt.Errorf("%s %w to %s, which cannot be resolved (%v): %s", t.name, ErrSymlink, link, unwrapPath(err), t.linkAdvice(""))
+	}
+	return fmt.Errorf("%s %w to %s: %s", t.name, ErrSymlink, resolved, t.linkAdvice(resolved))
 }
 
 func existsError(path string) error {
 	return fmt.Errorf("%s %w: pass --force to replace it", path, ErrExists)
 }
 
-func symlinkError(path, advice string) error {
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		target, _ = os.Readlink(path)
+// keepOwner gives tmp the owner and group of old when they are not ours,
+// as when root writes a user's file. Only root may give a file away, so an
+// error is expected otherwise; the caller reports it as a warning.
+func keepOwner(tmp tempFile, old fs.FileInfo) error {
+	uid, gid, ok := fileOwner(old)
+	if !ok || (uid == os.Geteuid() && gid == os.Getegid()) {
+		return nil
 	}
-	return fmt.Errorf("%s %w to %s: %s", path, ErrSymlink, target, advice)
+	if err := tmp.Chown(uid, gid); err != nil {
+		return fmt.Errorf("cannot give it back its owner (uid %d, gid %d): %w", uid, gid, unwrapPath(err))
+	}
+	return nil
 }
 
 // unwrapPath drops the *fs.PathError wrapper whose message repeats the path,

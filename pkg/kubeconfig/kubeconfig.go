@@ -1,8 +1,11 @@
 // Package kubeconfig turns a service account credential into a kubeconfig
 // that authenticates as its token alone, and writes it safely: to a new file
 // atomically (a temporary file in the same directory, fsync, then link or
-// rename), or into the active kubeconfig through clientcmd.ModifyConfig and
-// its lock files.
+// rename), or merged into the active kubeconfig, read and written under the
+// lock files kubectl config uses (FILE.lock), each changed file replaced by
+// the same atomic rename. Whatever it writes is mode 0600: a merged
+// kubeconfig that was open to group or others is tightened to 0600, with a
+// warning.
 //
 // No error of this package ever contains the token.
 package kubeconfig

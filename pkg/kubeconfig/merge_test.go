@@ -150,6 +150,32 @@ func TestMergeIntoNewFile(t *testing.T) {
 	}
 }
 
+// TestMergeCreatesOnlyItsDirectory: the directory of the file new entries
+// go to is created, private; no directory is created for the other files
+// of KUBECONFIG, which have nothing to lock.
+func TestMergeCreatesOnlyItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "kube", "config")
+	other := filepath.Join(dir, "elsewhere", "config")
+	access := &clientcmd.ClientConfigLoadingRules{Precedence: []string{dest, other}}
+	got, err := Merge(access, testConfig(t), MergeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != dest {
+		t.Errorf("Merge wrote to %s, want %s", got, dest)
+	}
+	if diff := cmp.Diff([]string{"kube"}, dirNames(t, dir)); diff != "" {
+		t.Errorf("directories (-want +got):\n%s", diff)
+	}
+	if fi, err := os.Stat(filepath.Dir(dest)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the new directory: %v, %v; want mode 0700", fi.Mode().Perm(), err)
+	}
+	if diff := cmp.Diff([]string{"config"}, dirNames(t, filepath.Dir(dest))); diff != "" {
+		t.Errorf("lock or temporary files left (-want +got):\n%s", diff)
+	}
+}
+
 func TestMergeRefusesSameName(t *testing.T) {
 	add := testConfig(t)
 	const name = "build:ci@prod"
@@ -292,37 +318,6 @@ func TestMergeStaleLock(t *testing.T) {
 	}
 }
 
-// lockingAccess creates the lock file the moment the kubeconfig is first
-// read, as another kubectl starting between the checks and ModifyConfig
-// would.
-type lockingAccess struct {
-	*clientcmd.ClientConfigLoadingRules
-	locked bool
-}
-
-func (a *lockingAccess) GetStartingConfig() (*clientcmdapi.Config, error) {
-	if !a.locked {
-		a.locked = true
-		if err := os.WriteFile(a.ExplicitPath+lockSuffix, nil, 0o600); err != nil {
-			return nil, err
-		}
-	}
-	return a.ClientConfigLoadingRules.GetStartingConfig()
-}
-
-func TestMergeLockTakenMeanwhile(t *testing.T) {
-	dir := t.TempDir()
-	path := writeExisting(t, dir, "config", existingKubeconfig)
-	access := &lockingAccess{ClientConfigLoadingRules: &clientcmd.ClientConfigLoadingRules{ExplicitPath: path}}
-	_, err := Merge(access, testConfig(t), MergeOptions{})
-	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path+".lock") {
-		t.Fatalf("Merge = %v, want ErrLocked naming the lock file", err)
-	}
-	if got := mustRead(t, path); string(got) != existingKubeconfig {
-		t.Error("the kubeconfig changed")
-	}
-}
-
 func TestMergeRefusesSymlink(t *testing.T) {
 	dir := t.TempDir()
 	target := writeExisting(t, dir, "real-config", existingKubeconfig)
@@ -346,6 +341,14 @@ func TestMergeRefusesSymlink(t *testing.T) {
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Error("the link was replaced")
+	}
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink(filepath.Join(dir, "nowhere"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Merge(explicit(dangling), testConfig(t), MergeOptions{})
+	if want := "the kubeconfig " + dangling + " is a symbolic link to " + filepath.Join(dir, "nowhere") + ", which cannot be resolved (no such file or directory): --merge does not write through links"; err == nil || err.Error() != want || !errors.Is(err, ErrSymlink) {
+		t.Errorf("Merge into a dangling link = %v, want %q", err, want)
 	}
 	// Following the advice works.
 	if _, err := Merge(explicit(target), testConfig(t), MergeOptions{}); err != nil {
@@ -432,9 +435,13 @@ func TestCheckMergeUnwritable(t *testing.T) {
 		}
 	})
 	t.Run("directory to be created", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "new", "config")
+		dir := t.TempDir()
+		path := filepath.Join(dir, "new", "config")
 		if _, err := CheckMerge(explicit(path), "n", false); err != nil {
-			t.Fatalf("CheckMerge = %v, want nil: ModifyConfig creates the directory", err)
+			t.Fatalf("CheckMerge = %v, want nil: Merge creates the directory", err)
+		}
+		if names := dirNames(t, dir); len(names) != 0 {
+			t.Errorf("CheckMerge created %v", names)
 		}
 	})
 }
