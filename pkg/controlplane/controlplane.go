@@ -6,6 +6,10 @@
 // BinDir. Every Start generates fresh PKI, picks free loopback ports and keeps
 // all state (certificates, etcd data, process logs, kubeconfigs) under one
 // directory, so several control planes can run side by side.
+//
+// Options.AuthorizationWebhook makes kube-apiserver ask an authorization
+// webhook after Node and RBAC, as managed clusters do; package authzwebhook
+// serves one whose answers a test sets.
 package controlplane
 
 import (
@@ -15,6 +19,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -74,6 +79,52 @@ type Options struct {
 	// removes; a given Dir is created if needed and never removed, but its
 	// etcd data, PKI and kubeconfigs are replaced.
 	Dir string
+	// AuthorizationWebhook, when set, makes kube-apiserver ask this webhook
+	// after the Node and RBAC authorizers, as managed clusters do. Nil
+	// means Node and RBAC alone.
+	AuthorizationWebhook *AuthorizationWebhook
+}
+
+// DefaultWebhookTimeout bounds each call of an authorization webhook when
+// AuthorizationWebhook.Timeout is not set.
+const DefaultWebhookTimeout = 3 * time.Second
+
+// AuthorizationWebhook is an authorization webhook for kube-apiserver, such
+// as the test server of package authzwebhook. It stands in for the webhook
+// authorizers of GKE, EKS and AKS: rights it grants appear in no RBAC rule,
+// so a SelfSubjectRulesReview cannot list them and says it is incomplete.
+//
+// kube-apiserver is started with a structured authorization configuration
+// (--authorization-config, apiserver.config.k8s.io/v1): authorizers Node,
+// RBAC, then the webhook, with failurePolicy Deny (a webhook that fails or
+// does not answer in time denies the request, with an evaluation error) and
+// no caching of its answers, so a test sees a changed answer at once.
+type AuthorizationWebhook struct {
+	// URL is the https URL kube-apiserver POSTs authorization.k8s.io/v1
+	// SubjectAccessReviews to. Required.
+	URL string
+	// CAData is the PEM certificate of the CA that signed the webhook's
+	// serving certificate. Required.
+	CAData []byte
+	// Timeout bounds each call of the webhook: more than 0, at most 30
+	// seconds; 0 means DefaultWebhookTimeout.
+	Timeout time.Duration
+}
+
+// validate checks w before anything starts.
+func (w *AuthorizationWebhook) validate() error {
+	u, err := url.Parse(w.URL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("Options.AuthorizationWebhook.URL: %w", err)
+	case u.Scheme != "https" || u.Host == "":
+		return fmt.Errorf("Options.AuthorizationWebhook.URL %q is not an https URL", w.URL)
+	case len(w.CAData) == 0:
+		return errors.New("Options.AuthorizationWebhook.CAData is required")
+	case w.Timeout < 0 || w.Timeout > maxWebhookTimeout:
+		return fmt.Errorf("Options.AuthorizationWebhook.Timeout %s is not between 0 and %s", w.Timeout, maxWebhookTimeout)
+	}
+	return nil
 }
 
 // ControlPlane is a running local control plane. Start returns it; Stop
@@ -130,6 +181,11 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	if opts.BinDir == "" {
 		return nil, errors.New("controlplane: Options.BinDir is required")
 	}
+	if opts.AuthorizationWebhook != nil {
+		if err := opts.AuthorizationWebhook.validate(); err != nil {
+			return nil, fmt.Errorf("controlplane: %w", err)
+		}
+	}
 	for _, name := range []string{etcdBinary, apiServerBinary, controllerManagerBinary} {
 		path := filepath.Join(opts.BinDir, name)
 		if info, err := os.Stat(path); err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
@@ -175,6 +231,14 @@ func (c *ControlPlane) start(ctx context.Context, opts Options) error {
 		return err
 	}
 	c.CAFile = certs.caFile
+	authorizationArgs := []string{"--authorization-mode=Node,RBAC"}
+	if opts.AuthorizationWebhook != nil {
+		file, err := writeAuthorizationConfig(c.Dir, opts.AuthorizationWebhook)
+		if err != nil {
+			return fmt.Errorf("writing the authorization configuration: %w", err)
+		}
+		authorizationArgs = []string{"--authorization-config=" + file}
+	}
 	bin := func(name string) string { return filepath.Join(opts.BinDir, name) }
 	logFile := func(name string) string { return filepath.Join(logDir, name+".log") }
 
@@ -226,7 +290,6 @@ func (c *ControlPlane) start(ctx context.Context, opts Options) error {
 			"--tls-cert-file=" + certs.servingCert,
 			"--tls-private-key-file=" + certs.servingKey,
 			"--client-ca-file=" + certs.caFile,
-			"--authorization-mode=Node,RBAC",
 			"--service-account-issuer=" + serviceAccountIssuer,
 			"--service-account-key-file=" + certs.saPublicKey,
 			"--service-account-signing-key-file=" + certs.saPrivateKey,
@@ -239,6 +302,7 @@ func (c *ControlPlane) start(ctx context.Context, opts Options) error {
 			// leaves kube-controller-manager watching.
 			"--shutdown-watch-termination-grace-period=1s",
 		}
+		args = append(args, authorizationArgs...)
 		args = append(args, opts.ExtraAPIServerArgs...)
 		p, err := c.launch(apiServerBinary, bin(apiServerBinary), args, logFile(apiServerBinary), opts.Log, &c.apiServer)
 		if err != nil {

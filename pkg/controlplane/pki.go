@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -219,4 +220,35 @@ func UntrustedCA() ([]byte, error) {
 		return nil, err
 	}
 	return ca.certPEM, nil
+}
+
+// LoopbackServingCert returns the PEM certificate of a fresh CA and a
+// serving certificate it signed for 127.0.0.1, ::1 and localhost, with
+// commonName as its subject. A test server that kube-apiserver or a client
+// must verify, such as an authorization webhook, serves with cert and hands
+// out caPEM.
+func LoopbackServingCert(commonName string) (caPEM []byte, cert tls.Certificate, err error) {
+	ca, err := newKeyPair(&x509.Certificate{
+		Subject:  pkix.Name{CommonName: commonName + "-ca"},
+		IsCA:     true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}, nil)
+	if err != nil {
+		return nil, tls.Certificate{}, fmt.Errorf("generating the CA: %w", err)
+	}
+	serving, err := newKeyPair(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: commonName},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}, ca)
+	if err != nil {
+		return nil, tls.Certificate{}, fmt.Errorf("generating the serving certificate: %w", err)
+	}
+	cert, err = tls.X509KeyPair(serving.certPEM, serving.keyPEM)
+	if err != nil {
+		return nil, tls.Certificate{}, err
+	}
+	return ca.certPEM, cert, nil
 }
