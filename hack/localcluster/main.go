@@ -1,13 +1,25 @@
 // Command localcluster starts a local Kubernetes control plane (see
 // pkg/controlplane), runs a command against it and always stops it:
 //
-//	go run ./hack/localcluster [-bin DIR] [-dir DIR] [-v] [-audit-policy FILE -audit-log FILE] -- COMMAND ARGS...
+//	go run ./hack/localcluster [-bin DIR] [-dir DIR] [-v] [-audit-policy FILE -audit-log FILE] [-authz-webhook] -- COMMAND ARGS...
 //
 // COMMAND runs with KUBECONFIG set to the admin kubeconfig, the binary
 // directory first in PATH (so kubectl is the matching version) and
 // LOCALCLUSTER_DIR set to the control plane's working directory. SIGINT and
 // SIGTERM are forwarded to it. localcluster exits with COMMAND's exit code.
 // It builds nothing: the binaries come from hack/build-controlplane.sh.
+//
+// With -authz-webhook, kube-apiserver also asks an authorization webhook
+// that localcluster serves (package authzwebhook), after Node and RBAC, the
+// way GKE, EKS and AKS grant rights no RBAC rule shows. Its policy is fixed:
+// every service account of namespace webhook-demo may create pods/exec and
+// get secrets in webhook-demo. Nothing else is granted, so a
+// SelfSubjectRulesReview there is incomplete and lists neither right; a
+// SelfSubjectAccessReview allows both. To try it:
+//
+//	go run ./hack/localcluster -authz-webhook -- sh -c '
+//	  kubectl create namespace webhook-demo && kubectl -n webhook-demo create serviceaccount ci &&
+//	  kubectl auth can-i create pods --subresource=exec -n webhook-demo --as system:serviceaccount:webhook-demo:ci'
 package main
 
 import (
@@ -24,6 +36,7 @@ import (
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/pkg/controlplane"
+	"github.com/kubectl-access/kubectl-access/pkg/controlplane/authzwebhook"
 )
 
 func main() {
@@ -38,6 +51,7 @@ func run(args []string) int {
 	verbose := flags.Bool("v", false, "copy the control plane's logs to stderr")
 	auditPolicy := flags.String("audit-policy", "", "kube-apiserver audit policy file (needs -audit-log)")
 	auditLog := flags.String("audit-log", "", "file kube-apiserver writes audit events to (needs -audit-policy)")
+	authzWebhook := flags.Bool("authz-webhook", false, "if true, kube-apiserver also asks an authorization webhook served by localcluster, which lets the service accounts of namespace "+demoNamespace+" create pods/exec and get secrets there")
 	flags.Usage = func() {
 		fmt.Fprintf(flags.Output(), "usage: localcluster [flags] -- COMMAND ARGS...\n\n"+
 			"Starts a local control plane, runs COMMAND with KUBECONFIG, PATH and LOCALCLUSTER_DIR\n"+
@@ -87,6 +101,23 @@ func run(args []string) int {
 		return 127
 	}
 
+	if *authzWebhook {
+		webhook, err := authzwebhook.Start()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "localcluster: %v\n", err)
+			return 1
+		}
+		// Deferred before the control plane's Stop, so it runs after it.
+		defer func() {
+			if err := webhook.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "localcluster: stopping the authorization webhook: %v\n", err)
+			}
+		}()
+		webhook.Allow(demoPolicy()...)
+		opts.AuthorizationWebhook = webhook.AuthorizationWebhook()
+		fmt.Fprintf(os.Stderr, "authorization webhook at %s\n", webhook.URL())
+	}
+
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
@@ -105,6 +136,20 @@ func run(args []string) int {
 		return signalExitCode(sig)
 	}
 	return runCommand(cluster, command, signals, os.Stderr)
+}
+
+// demoNamespace is the namespace whose service accounts the -authz-webhook
+// policy grants rights to.
+const demoNamespace = "webhook-demo"
+
+// demoPolicy is what the -authz-webhook webhook allows: rights that matter
+// (see pkg/risk), granted where no RBAC rule shows them.
+func demoPolicy() []authzwebhook.Rule {
+	user := "system:serviceaccount:" + demoNamespace + ":*"
+	return []authzwebhook.Rule{
+		{User: user, Verb: "create", Resource: "pods", Subresource: "exec", Namespace: demoNamespace},
+		{User: user, Verb: "get", Resource: "secrets", Namespace: demoNamespace},
+	}
 }
 
 // start starts the control plane; a signal arriving meanwhile cancels the
