@@ -52,15 +52,19 @@ var (
 		same directory, synced, then moved into place. An existing file is kept
 		unless --force; a symbolic link is never replaced or written through.
 
-		--merge adds the cluster, user and context to the active kubeconfig with
-		client-go's clientcmd.ModifyConfig, as kubectl config does, under its
-		lock files (FILE.lock). They go to the file --kubeconfig names, else the
-		first existing file of KUBECONFIG, else ~/.kube/config. Other entries
-		are kept, though the file is re-encoded as kubectl config re-encodes it
-		(comments and unknown fields are not kept); an entry of the same name
-		is replaced only with --force, in the file it came from. The
-		current context stays as it is unless --set-current. A kubeconfig that
-		is a symbolic link is refused: give its target with --kubeconfig.
+		--merge adds the cluster, user and context to the active kubeconfig, as
+		kubectl config does, under its lock files (FILE.lock): the file is read,
+		merged and replaced atomically while the lock is held, so a crash never
+		leaves it truncated and a concurrent kubectl config edit is never lost.
+		They go to the file --kubeconfig names, else the first existing file of
+		KUBECONFIG, else ~/.kube/config. Other entries are kept, though the file
+		is re-encoded as kubectl config re-encodes it (comments and unknown
+		fields are not kept); an entry of the same name is replaced only with
+		--force, in the file it came from. The current context stays as it is
+		unless --set-current. The kubeconfig is written mode 0600, since it
+		holds a token: one readable or writable by its group or others is
+		tightened to 0600 with a warning, and it keeps its owner. A kubeconfig
+		that is a symbolic link is refused: give its target with --kubeconfig.
 
 		Every check that needs no server (flags, the output file, lock files,
 		links, names, write permission) is made before the token is obtained,
@@ -260,7 +264,7 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(o.ErrOut, "Wrote a kubeconfig for service account %s/%s to %s (context %q).\n", cred.Namespace, cred.ServiceAccount, out.Path(), o.name)
 	case o.merge:
-		file, err := kubeconfig.Merge(o.configAccess, cfg, kubeconfig.MergeOptions{Force: o.force, SetCurrent: o.setCurrent})
+		file, err := kubeconfig.Merge(o.configAccess, cfg, kubeconfig.MergeOptions{Force: o.force, SetCurrent: o.setCurrent, Warnf: warner(o.IOStreams)})
 		if err != nil {
 			return err
 		}

@@ -17,11 +17,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/review"
+	"github.com/kubectl-access/kubectl-access/pkg/risk"
 	"github.com/kubectl-access/kubectl-access/pkg/subject"
 )
 
@@ -60,8 +62,23 @@ var (
 		or bind on roles; nodes/proxy; writing RBAC objects, admission webhooks or
 		workloads. --fail-on-risk makes such a finding exit 8, for CI.
 
-		A review the server marks incomplete is reported on stderr: a rule
-		missing from it is no proof that the access is denied.
+		A review the server marks incomplete (an authorization webhook or the
+		Node authorizer decides too, as on GKE, EKS, AKS and OpenShift) lists
+		only what RBAC grants. Then, and always with --verify, every risky
+		action is asked with a SelfSubjectAccessReview as the token, in every
+		namespace reviewed (the cluster-scoped ones once): 61 actions per
+		namespace plus 28 once, sent --concurrency at a time, counted at -v=1.
+		An action the server allows that no listed rule covers is shown in a
+		VERIFIED ACTION table, marked as granted outside the listed rules with
+		the authorizer's reason, and counts for --fail-on-risk. --check asks
+		about actions of your own ("create pods/exec", "get deployments.apps",
+		"get /metrics"), with or without an incomplete review.
+
+		--fail-on-risk fails closed: it exits 8 when a risky rule is listed or
+		a risky action is allowed outside the rules, and 9 when a review is
+		incomplete and some risky action could not be verified (the review
+		failed, was throttled, or the webhook failed); 0 only when every risky
+		action was verified denied.
 
 		Exit codes (when some namespaces fail, the rules of the others are
 		still printed and the code is that of the failure, the first of 7, 6,
@@ -88,6 +105,12 @@ var (
 
 		# Review a token kept in a file
 		kubectl access whoami --token-file ./token
+
+		# Ask the server about every risky action, even where RBAC tells all
+		kubectl access whoami ci -n build --verify --fail-on-risk
+
+		# May it exec into pods or read deployments, by any authorizer?
+		kubectl access whoami ci -n build --check "create pods/exec" --check "get deployments.apps"
 
 		# Everything as JSON
 		kubectl access whoami ci -n build -o json`)
@@ -128,6 +151,11 @@ type WhoamiFlags struct {
 	concurrency int
 	// failOnRisk exits 8 when a risky rule is found.
 	failOnRisk bool
+	// verify asks the server about every risk action even when the rules
+	// review is complete.
+	verify bool
+	// checks are the --check actions.
+	checks []string
 }
 
 // NewWhoamiFlags returns the whoami command's flags.
@@ -142,7 +170,9 @@ func (f *WhoamiFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "If true, review every namespace. The namespaces are listed with the kubeconfig's own credentials.")
 	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "Comma-separated namespaces to review, instead of the one from -n or the context.")
 	fs.IntVar(&f.concurrency, "concurrency", review.DefaultConcurrency, "How many SelfSubjectRulesReviews to send at once.")
-	fs.BoolVar(&f.failOnRisk, "fail-on-risk", false, "If true, exit with code 8 after printing when any rule is marked risky.")
+	fs.BoolVar(&f.failOnRisk, "fail-on-risk", false, "If true, exit with code 8 after printing when any rule is marked risky or a risky action is allowed outside the listed rules, and with 9 when the review is incomplete and a risky action could not be verified.")
+	fs.BoolVar(&f.verify, "verify", false, "If true, ask the server (SelfSubjectAccessReview, as the token) about every risky action in every namespace reviewed, even when the rules review is complete. Done anyway when the server marks a review incomplete.")
+	fs.StringArrayVar(&f.checks, "check", nil, "Ask the server whether the subject may perform this action, in every namespace reviewed: \"VERB RESOURCE[/SUBRESOURCE][.GROUP] [NAME]\" or \"VERB /URL\", e.g. \"create pods/exec\", \"get deployments.apps\", \"get /metrics\". Repeat for several.")
 }
 
 // WhoamiOptions are the parsed inputs of the whoami command.
@@ -155,6 +185,11 @@ type WhoamiOptions struct {
 	namespacesSet bool
 	concurrency   int
 	failOnRisk    bool
+	verify        bool
+	// checks are the parsed --check actions.
+	checks []risk.Action
+	// checkErr is the first --check value that is not an action.
+	checkErr error
 	// newClient builds the clients of the run: as the identity, and with
 	// the caller's credentials for -A. Tests inject typed fakes.
 	newClient func(*rest.Config) (kubernetes.Interface, error)
@@ -174,12 +209,23 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 			return nil, exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
 		}
 	}
-	return &WhoamiOptions{
+	o := &WhoamiOptions{
 		identity: id, output: f.output, allNamespaces: f.allNamespaces, namespaces: f.namespaces,
-		namespacesSet: fs.Changed("namespaces"), concurrency: f.concurrency, failOnRisk: f.failOnRisk,
+		namespacesSet: fs.Changed("namespaces"), concurrency: f.concurrency, failOnRisk: f.failOnRisk, verify: f.verify,
 		newClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
 		IOStreams: streams,
-	}, nil
+	}
+	for i, c := range f.checks {
+		a, err := risk.ParseAction(c)
+		if err != nil {
+			if o.checkErr == nil {
+				o.checkErr = exitcode.Usagef("--check (value %d of %d): %v", i+1, len(f.checks), err)
+			}
+			continue
+		}
+		o.checks = append(o.checks, a)
+	}
+	return o, nil
 }
 
 // Validate checks the values before anything is sent.
@@ -189,6 +235,9 @@ func (o *WhoamiOptions) Validate() error {
 	}
 	if o.concurrency < 1 {
 		return exitcode.Usagef("--concurrency must be at least 1 (got %d)", o.concurrency)
+	}
+	if o.checkErr != nil {
+		return o.checkErr
 	}
 	if o.namespacesSet {
 		if o.allNamespaces {
@@ -248,11 +297,21 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return explain(err)
 	}
-	o.warnIncomplete(results)
+	incomplete := o.warnIncomplete(results)
 	risks := review.Risks(results)
+	verified, err := o.verifyActions(ctx, client, id, results, incomplete)
+	if err != nil {
+		return err
+	}
 	rec := review.NewRecord(identity, results, risks)
+	if len(verified) > 0 {
+		rec.VerifiedActions = verified
+	}
 	if err := printRecord(o.IOStreams, o.output, rec, func() error {
-		return review.PrintWhoami(o.Out, identity, review.Compact(results))
+		if err := review.PrintWhoami(o.Out, identity, review.Compact(results)); err != nil {
+			return err
+		}
+		return review.PrintVerified(o.Out, verified)
 	}); err != nil {
 		return err
 	}
@@ -260,14 +319,85 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if err := o.failures(results); err != nil {
 		return err
 	}
-	if o.failOnRisk && len(risks) > 0 {
+	return o.riskOutcome(results, risks, verified, incomplete)
+}
+
+// verifyActions asks the server, as the token, about every risk action when
+// a review is incomplete or --verify is given, and about the --check
+// actions, in every namespace reviewed. No SelfSubjectAccessReview is sent
+// otherwise.
+func (o *WhoamiOptions) verifyActions(ctx context.Context, client kubernetes.Interface, id *subject.Identity, results []review.NamespaceResult, incomplete bool) ([]review.VerifiedAction, error) {
+	var actions []risk.Action
+	if incomplete || o.verify {
+		actions = review.RiskActions()
+	}
+	actions = append(actions, o.checks...)
+	if len(actions) == 0 {
+		return nil, nil
+	}
+	var namespaces []string
+	for _, r := range results {
+		if r.Err == nil {
+			namespaces = append(namespaces, r.Namespace)
+		}
+	}
+	verifier := &review.Verifier{Client: client.AuthorizationV1(), Concurrency: o.concurrency, Timeout: id.Caller.Timeout}
+	verifications, err := verifier.Verify(ctx, namespaces, actions)
+	if err != nil {
+		return nil, err
+	}
+	klog.V(1).Infof("verified %d actions in %d namespaces with %d SelfSubjectAccessReviews", len(actions), len(namespaces), len(verifications))
+	return review.Verified(results, verifications, o.checks), nil
+}
+
+// riskOutcome is the --fail-on-risk verdict: 8 when a risky rule is listed
+// or a risky action is allowed outside the listed rules; else 9 when the
+// review is incomplete and a risky action could not be verified (the
+// answer fails closed); else nil.
+func (o *WhoamiOptions) riskOutcome(results []review.NamespaceResult, risks []review.Risk, verified []review.VerifiedAction, incomplete bool) error {
+	held, unverified := review.VerifiedRisks(verified)
+	for _, v := range unverified {
+		warner(o.IOStreams)("could not verify %q in %s: %s", v.Action, namespaceName(v.Namespace), firstNonEmpty(v.Error, v.EvaluationError))
+	}
+	if !o.failOnRisk {
+		return nil
+	}
+	if len(risks) > 0 || len(held) > 0 {
 		where := map[string]bool{}
+		checks := review.RiskChecks(risks)
 		for _, r := range risks {
 			where[r.Namespace] = true
 		}
-		return exitcode.WithCode(exitcode.Risk, fmt.Errorf("--fail-on-risk: risky rules (%s) hold in %d of %d namespaces reviewed", strings.Join(review.RiskChecks(risks), ", "), len(where), len(results)))
+		for _, v := range held {
+			where[namespaceName(v.Namespace)] = true
+			for _, c := range v.Checks {
+				if !slices.Contains(checks, c) {
+					checks = append(checks, c)
+				}
+			}
+		}
+		return exitcode.WithCode(exitcode.Risk, fmt.Errorf("--fail-on-risk: risky rights (%s) hold in %d of %d namespaces reviewed", strings.Join(checks, ", "), len(where), len(results)))
+	}
+	if incomplete && len(unverified) > 0 {
+		return exitcode.WithCode(exitcode.Unverified, fmt.Errorf("--fail-on-risk: the review is incomplete and %d risky action(s) could not be verified (first: %q in %s): failing closed", len(unverified), unverified[0].Action, namespaceName(unverified[0].Namespace)))
 	}
 	return nil
+}
+
+func namespaceName(ns string) string {
+	if ns == "" {
+		return "the cluster"
+	}
+	return "namespace " + ns
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }
 
 // reviewNamespaces returns the namespaces to review, sorted and unique.
@@ -315,8 +445,8 @@ func listNamespaces(ctx context.Context, client corev1client.NamespacesGetter) (
 }
 
 // warnIncomplete warns on stderr about every review the server marked
-// incomplete, one line per evaluation error.
-func (o *WhoamiOptions) warnIncomplete(results []review.NamespaceResult) {
+// incomplete, one line per evaluation error, and reports whether any was.
+func (o *WhoamiOptions) warnIncomplete(results []review.NamespaceResult) bool {
 	byError := map[string][]string{}
 	for _, r := range results {
 		if r.Err == nil && r.Incomplete {
@@ -333,9 +463,10 @@ func (o *WhoamiOptions) warnIncomplete(results []review.NamespaceResult) {
 		if reason == "" {
 			reason = "no reason given"
 		}
-		warner(o.IOStreams)("the server says the rules of namespace(s) %s may be incomplete (%s): a rule missing from the list is no proof that the access is denied",
+		warner(o.IOStreams)("the server says the rules of namespace(s) %s may be incomplete (%s): a rule missing from the list is no proof that the access is denied; every risky action is verified with SelfSubjectAccessReview",
 			strings.Join(byError[k], ", "), reason)
 	}
+	return len(byError) > 0
 }
 
 // failures reports the namespaces that were not reviewed: each failure on a

@@ -31,6 +31,9 @@ type Record struct {
 	Namespaces []NamespaceRecord `json:"namespaces"`
 	// Risks lists every rule that fails a risk check.
 	Risks []RiskRecord `json:"risks"`
+	// VerifiedActions are the SelfSubjectAccessReview answers, when actions
+	// were verified (an incomplete review, --verify or --check).
+	VerifiedActions []VerifiedAction `json:"verifiedActions,omitempty"`
 }
 
 // UserRecord is the identity of the subject.
