@@ -51,6 +51,12 @@ step 0 kubectl access whoami ci -n demo
 note "The ops service account is bound to cluster-admin: --fail-on-risk exits 8"
 step 8 kubectl access whoami ops -n demo --fail-on-risk
 
+note "whoami --check asks the server itself (SelfSubjectAccessReview, as the token): any authorizer, webhooks too"
+step 0 kubectl access whoami ci -n demo --check "list pods" --check "create pods/exec"
+
+note "A token pasted where the name goes is refused before any request, and never echoed"
+step 2 bash -c 'kubectl access token "$(kubectl access token ci -n demo)" -n demo'
+
 note "kubectl access kubeconfig: a kubeconfig for CI, written with mode 0600"
 step 0 kubectl access kubeconfig ci -n demo --duration 1h --output-file "$work/ci.kubeconfig"
 step 0 ls -l "$work/ci.kubeconfig"
