@@ -7,7 +7,39 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
+
+// refusal is a row of a bad-input table: a command that must be refused.
+type refusal struct {
+	name string
+	// args follow "kubectl access".
+	args []string
+	// kubeconfig replaces the admin kubeconfig when it is not "".
+	kubeconfig string
+	// code and want are what ExpectRefusal holds the command to.
+	code int
+	want []string
+}
+
+// expectRefusals runs every case as a subtest held to the refusal contract
+// (harness.Cmd.ExpectRefusal), then to each of also.
+func expectRefusals(t *testing.T, cases []refusal, also ...func(t *testing.T, res harness.Result)) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := access(t, tc.args...)
+			if tc.kubeconfig != "" {
+				r = r.WithKubeconfig(tc.kubeconfig)
+			}
+			res := r.ExpectRefusal(tc.code, tc.want...)
+			for _, check := range also {
+				check(t, res)
+			}
+		})
+	}
+}
 
 // TestBadInput runs every command with input it must refuse: each refusal
 // names the problem, exits with the documented code, prints nothing on
@@ -31,71 +63,55 @@ func TestBadInput(t *testing.T) {
 	outFile := filepath.Join(dir, "never-written.kubeconfig")
 	missingNS := "no-such-ns-" + randomSuffix()
 
-	type tc struct {
-		name       string
-		args       []string
-		kubeconfig string
-		code       int
-		want       string
-	}
-	var cases []tc
+	var cases []refusal
 	for _, cmd := range []string{"token", "probe", "whoami", "kubeconfig"} {
 		cases = append(cases,
-			tc{cmd + "/malformed kubeconfig", []string{cmd, "ci", "-n", ns}, malformed, 2, "malformed.kubeconfig"},
-			tc{cmd + "/missing context", []string{cmd, "ci", "-n", ns, "--context", "nope"}, "", 2, `"nope"`},
-			tc{cmd + "/unknown service account", []string{cmd, "ghost", "-n", ns}, "", 1, `service account "ghost" not found in namespace "` + ns + `"`},
-			tc{cmd + "/unknown namespace", []string{cmd, "ci", "-n", missingNS}, "", 1, `not found in namespace "` + missingNS + `"`},
-			tc{cmd + "/duration below 10m", []string{cmd, "ci", "-n", ns, "--duration=5m"}, "", 2, "--duration must be at least 10m"},
-			tc{cmd + "/duration not a duration", []string{cmd, "ci", "-n", ns, "--duration=soon"}, "", 2, `invalid argument "soon" for "--duration"`},
-			tc{cmd + "/unknown source", []string{cmd, "ci", "-n", ns, "--source=vault"}, "", 2, "--source must be one of"},
-			tc{cmd + "/unknown output", []string{cmd, "ci", "-n", ns, "-o", "xml"}, "", 2, "xml"},
-			tc{cmd + "/too many arguments", []string{cmd, "ci", "cd", "-n", ns}, "", 2, "at most 1 argument"},
+			refusal{cmd + "/malformed kubeconfig", []string{cmd, "ci", "-n", ns}, malformed, 2, []string{"malformed.kubeconfig"}},
+			refusal{cmd + "/missing context", []string{cmd, "ci", "-n", ns, "--context", "nope"}, "", 2, []string{`"nope"`}},
+			refusal{cmd + "/unknown service account", []string{cmd, "ghost", "-n", ns}, "", 1, []string{`service account "ghost" not found in namespace "` + ns + `"`}},
+			refusal{cmd + "/unknown namespace", []string{cmd, "ci", "-n", missingNS}, "", 1, []string{`not found in namespace "` + missingNS + `"`}},
+			refusal{cmd + "/duration below 10m", []string{cmd, "ci", "-n", ns, "--duration=5m"}, "", 2, []string{"--duration must be at least 10m"}},
+			refusal{cmd + "/duration not a duration", []string{cmd, "ci", "-n", ns, "--duration=soon"}, "", 2, []string{`invalid argument "soon" for "--duration"`}},
+			refusal{cmd + "/unknown source", []string{cmd, "ci", "-n", ns, "--source=vault"}, "", 2, []string{"--source must be one of"}},
+			refusal{cmd + "/unknown output", []string{cmd, "ci", "-n", ns, "-o", "xml"}, "", 2, []string{"xml"}},
+			refusal{cmd + "/too many arguments", []string{cmd, "ci", "cd", "-n", ns}, "", 2, []string{"at most 1 argument"}},
 		)
 	}
 	for _, cmd := range []string{"token", "probe", "whoami"} {
 		cases = append(cases,
-			tc{cmd + "/empty token", []string{cmd, "--token-file", empty, "-n", ns}, "", 2, "--token-file holds an empty token"},
-			tc{cmd + "/whitespace token", []string{cmd, "--token-file", blank, "-n", ns}, "", 2, "--token-file holds an empty token"},
-			tc{cmd + "/Bearer token", []string{cmd, "--token-file", bearer, "-n", ns}, "", 2, "give the bare token"},
-			tc{cmd + "/token file and source", []string{cmd, "--token-file", notJWT, "--source=secret", "-n", ns}, "", 2, "--source"},
-			tc{cmd + "/token file and service account", []string{cmd, "ci", "--token-file", notJWT, "-n", ns}, "", 2, "--token-file"},
+			refusal{cmd + "/empty token", []string{cmd, "--token-file", empty, "-n", ns}, "", 2, []string{"--token-file holds an empty token"}},
+			refusal{cmd + "/whitespace token", []string{cmd, "--token-file", blank, "-n", ns}, "", 2, []string{"--token-file holds an empty token"}},
+			refusal{cmd + "/Bearer token", []string{cmd, "--token-file", bearer, "-n", ns}, "", 2, []string{"give the bare token"}},
+			refusal{cmd + "/token file and source", []string{cmd, "--token-file", notJWT, "--source=secret", "-n", ns}, "", 2, []string{"--source"}},
+			refusal{cmd + "/token file and service account", []string{cmd, "ci", "--token-file", notJWT, "-n", ns}, "", 2, []string{"--token-file"}},
 		)
 	}
 	for _, cmd := range []string{"probe", "whoami"} {
 		cases = append(cases,
-			tc{cmd + "/current and service account", []string{cmd, "ci", "--current", "-n", ns}, "", 2, "--current"},
-			tc{cmd + "/current and token file", []string{cmd, "--current", "--token-file", notJWT, "-n", ns}, "", 2, "--current and --token-file cannot be used together"},
+			refusal{cmd + "/current and service account", []string{cmd, "ci", "--current", "-n", ns}, "", 2, []string{"--current"}},
+			refusal{cmd + "/current and token file", []string{cmd, "--current", "--token-file", notJWT, "-n", ns}, "", 2, []string{"--current and --token-file cannot be used together"}},
 		)
 	}
 	cases = append(cases,
-		tc{"token/non-JWT token with --claims", []string{"token", "--token-file", notJWT, "--claims"}, "", 1, "not a JWT"},
-		tc{"probe/path without a leading slash", []string{"probe", "ci", "-n", ns, "--path", "api"}, "", 2, "--path"},
-		tc{"probe/path with a host", []string{"probe", "ci", "-n", ns, "--path", "https://evil.example/api"}, "", 2, "--path"},
-		tc{"probe/path with dot-dot", []string{"probe", "ci", "-n", ns, "--path", "/api/../apis"}, "", 2, "--path"},
-		tc{"probe/service with too many slashes", []string{"probe", "ci", "-n", ns, "--service", "a/b/c"}, "", 2, "--service"},
-		tc{"probe/service with a bad port", []string{"probe", "ci", "-n", ns, "--service", "web:99999"}, "", 2, "--service"},
-		tc{"whoami/namespaces and all-namespaces", []string{"whoami", "ci", "-n", ns, "-A", "--namespaces", "a,b"}, "", 2, "--namespaces"},
-		tc{"whoami/zero concurrency", []string{"whoami", "ci", "-n", ns, "--concurrency=0"}, "", 2, "--concurrency"},
-		tc{"kubeconfig/merge and output file", []string{"kubeconfig", "ci", "-n", ns, "--merge", "--output-file", outFile}, "", 2, "--merge"},
-		tc{"kubeconfig/unknown service account with output file", []string{"kubeconfig", "ghost", "-n", ns, "--output-file", outFile}, "", 1, `"ghost" not found`},
+		refusal{"token/non-JWT token with --claims", []string{"token", "--token-file", notJWT, "--claims"}, "", 1, []string{"not a JWT"}},
+		refusal{"probe/path without a leading slash", []string{"probe", "ci", "-n", ns, "--path", "api"}, "", 2, []string{"--path"}},
+		refusal{"probe/path with a host", []string{"probe", "ci", "-n", ns, "--path", "https://evil.example/api"}, "", 2, []string{"--path"}},
+		refusal{"probe/path with dot-dot", []string{"probe", "ci", "-n", ns, "--path", "/api/../apis"}, "", 2, []string{"--path"}},
+		refusal{"probe/service with too many slashes", []string{"probe", "ci", "-n", ns, "--service", "a/b/c"}, "", 2, []string{"--service"}},
+		refusal{"probe/service with a bad port", []string{"probe", "ci", "-n", ns, "--service", "web:99999"}, "", 2, []string{"--service"}},
+		refusal{"whoami/namespaces and all-namespaces", []string{"whoami", "ci", "-n", ns, "-A", "--namespaces", "a,b"}, "", 2, []string{"--namespaces"}},
+		refusal{"whoami/zero concurrency", []string{"whoami", "ci", "-n", ns, "--concurrency=0"}, "", 2, []string{"--concurrency"}},
+		refusal{"kubeconfig/merge and output file", []string{"kubeconfig", "ci", "-n", ns, "--merge", "--output-file", outFile}, "", 2, []string{"--merge"}},
+		refusal{"kubeconfig/unknown service account with output file", []string{"kubeconfig", "ghost", "-n", ns, "--output-file", outFile}, "", 1, []string{`"ghost" not found`}},
 	)
 
 	secretsBefore := secretNames(t, ns)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := access(t, c.args...)
-			if c.kubeconfig != "" {
-				r = r.withKubeconfig(c.kubeconfig)
-			}
-			res := r.expectRefusal(c.code, c.want)
-			if strings.Contains(res.stderr, "static-token-value") || strings.Contains(res.stderr, "abc.def.ghi") {
-				t.Errorf("the error repeats the token:\n%s", res.stderr)
-			}
-		})
-	}
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
-		t.Errorf("bad input changed the Secrets of %s from %v to %v", ns, secretsBefore, after)
-	}
+	expectRefusals(t, cases, func(t *testing.T, res harness.Result) {
+		if strings.Contains(res.Stderr, "static-token-value") || strings.Contains(res.Stderr, "abc.def.ghi") {
+			t.Errorf("the error repeats the token:\n%s", res.Stderr)
+		}
+	})
+	assertSecretsUnchanged(t, ns, secretsBefore, "bad input")
 	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
 		t.Errorf("bad input wrote %s", outFile)
 	}

@@ -42,7 +42,9 @@ func closedPort(t *testing.T) string {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return addr
 }
 
@@ -92,9 +94,9 @@ func TestTransportFaults(t *testing.T) {
 		for _, f := range faults {
 			t.Run(cmd[0]+"/"+f.name, func(t *testing.T) {
 				args := append(append([]string{}, cmd...), f.extra...)
-				res := access(t, args...).withKubeconfig(f.kubeconfig).expectRefusal(f.code, f.want)
-				if res.elapsed > f.within {
-					t.Errorf("took %s, want at most %s", res.elapsed, f.within)
+				res := access(t, args...).WithKubeconfig(f.kubeconfig).ExpectRefusal(f.code, f.want)
+				if res.Elapsed > f.within {
+					t.Errorf("took %s, want at most %s", res.Elapsed, f.within)
 				}
 			})
 		}
@@ -106,9 +108,9 @@ func TestTransportFaults(t *testing.T) {
 func TestInsecureSkipTLSVerifyWarns(t *testing.T) {
 	for _, cmd := range faultCommands {
 		t.Run(strings.Join(cmd, " "), func(t *testing.T) {
-			res := access(t, append(append([]string{}, cmd...), "--insecure-skip-tls-verify")...).runOK()
-			if !strings.Contains(res.stderr, "Warning: TLS verification is disabled") {
-				t.Errorf("no warning on stderr:\n%s", res.stderr)
+			res := access(t, append(append([]string{}, cmd...), "--insecure-skip-tls-verify")...).RunOK()
+			if !strings.Contains(res.Stderr, "Warning: TLS verification is disabled") {
+				t.Errorf("no warning on stderr:\n%s", res.Stderr)
 			}
 		})
 	}

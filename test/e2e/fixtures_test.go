@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"io"
+	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,121 +20,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
-
-// commandTimeout bounds every command a test runs, so a hang fails the test
-// instead of the whole run.
-const commandTimeout = 2 * time.Minute
-
-// run describes one command to run through real kubectl. Build it with
-// kubectl(t, ...) or access(t, ...), adjust it with the with* methods, and
-// finish with run() or runOK().
-type run struct {
-	t          *testing.T
-	args       []string
-	stdin      io.Reader
-	kubeconfig string
-	extraEnv   []string
-	timeout    time.Duration
-}
-
-// result is what a command printed and how it exited.
-type result struct {
-	stdout, stderr string
-	code           int
-	elapsed        time.Duration
-}
-
-// kubectl runs the real kubectl with the test's PATH and the admin kubeconfig.
-func kubectl(t *testing.T, args ...string) *run {
-	t.Helper()
-	return &run{t: t, args: args, kubeconfig: env.cp.AdminKubeconfig, timeout: commandTimeout}
-}
-
-// access runs `kubectl access ARGS...`: the plugin as kubectl discovers it.
-func access(t *testing.T, args ...string) *run {
-	t.Helper()
-	return kubectl(t, append([]string{"access"}, args...)...)
-}
-
-func (r *run) withStdin(s string) *run         { r.stdin = strings.NewReader(s); return r }
-func (r *run) withKubeconfig(path string) *run { r.kubeconfig = path; return r }
-func (r *run) withEnv(kv ...string) *run       { r.extraEnv = append(r.extraEnv, kv...); return r }
-func (r *run) withTimeout(d time.Duration) *run {
-	r.timeout = d
-	return r
-}
-
-// run runs the command and returns its result, whatever the exit code.
-func (r *run) run() result {
-	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(env.binDir, "kubectl"), r.args...)
-	home := r.t.TempDir()
-	cmd.Env = append([]string{
-		"PATH=" + env.binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"HOME=" + home,
-		"KUBECONFIG=" + r.kubeconfig,
-		"KUBECACHEDIR=" + filepath.Join(home, "cache"),
-	}, r.extraEnv...)
-	cmd.Stdin = r.stdin
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		r.t.Fatalf("kubectl %s did not finish within %s\nstderr:\n%s", strings.Join(r.args, " "), r.timeout, res.stderr)
-	case errors.As(err, &exitErr):
-		res.code = exitErr.ExitCode()
-	case err != nil:
-		r.t.Fatalf("running kubectl %s: %v", strings.Join(r.args, " "), err)
-	}
-	return res
-}
-
-// runOK runs the command and fails the test unless it exits 0.
-func (r *run) runOK() result {
-	r.t.Helper()
-	res := r.run()
-	if res.code != 0 {
-		r.t.Fatalf("kubectl %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), res.code, res.stdout, res.stderr)
-	}
-	return res
-}
-
-// expectExit runs the command and fails the test unless it exits with code
-// and its stderr contains every one of want.
-func (r *run) expectExit(code int, want ...string) result {
-	r.t.Helper()
-	res := r.run()
-	if res.code != code {
-		r.t.Fatalf("kubectl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), res.code, code, res.stdout, res.stderr)
-	}
-	for _, w := range want {
-		if !strings.Contains(res.stderr, w) {
-			r.t.Errorf("kubectl %s: stderr does not contain %q:\n%s", strings.Join(r.args, " "), w, res.stderr)
-		}
-	}
-	return res
-}
-
-// expectRefusal runs a command that must be refused: it exits with code,
-// prints nothing on stdout and exactly one "error: " line on stderr, which
-// contains every one of want.
-func (r *run) expectRefusal(code int, want ...string) result {
-	r.t.Helper()
-	res := r.expectExit(code, append([]string{"error: "}, want...)...)
-	if res.stdout != "" {
-		r.t.Errorf("stdout is not empty: %q", res.stdout)
-	}
-	if n := strings.Count(res.stderr, "error: "); n != 1 {
-		r.t.Errorf("%d error lines, want exactly one:\n%s", n, res.stderr)
-	}
-	return res
-}
 
 // adminConfig is a rest.Config with the admin client certificate.
 func adminConfig(t *testing.T) *rest.Config {
@@ -256,13 +137,35 @@ func requestToken(t *testing.T, ns, sa string) string {
 // ServiceAccount sa of ns.
 func bindRole(t *testing.T, ns, sa string, rule rbacv1.PolicyRule) {
 	t.Helper()
-	ctx := context.Background()
-	client := adminClient(t)
-	name := sa + "-" + randomSuffix()
-	if _, err := client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{rule}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("creating Role: %v", err)
+	if err := grantRole(context.Background(), adminClient(t), ns, sa+"-"+randomSuffix(), rule, ns, sa); err != nil {
+		t.Fatal(err)
 	}
-	bindTo(t, ns, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}, ns, sa)
+}
+
+// grantRole creates a Role called name with one rule in ns, and a
+// RoleBinding of the same name that binds it to the ServiceAccount saNS/sa.
+// It returns its error instead of failing the test, so that it can run in
+// another goroutine.
+func grantRole(ctx context.Context, client kubernetes.Interface, ns, name string, rule rbacv1.PolicyRule, saNS, sa string) error {
+	if _, err := client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{rule}}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating Role: %w", err)
+	}
+	return createRoleBinding(ctx, client, ns, name, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}, saNS, sa)
+}
+
+// createRoleBinding binds roleRef to the ServiceAccount saNS/sa with a
+// RoleBinding called name in ns.
+func createRoleBinding(ctx context.Context, client kubernetes.Interface, ns, name string, roleRef rbacv1.RoleRef, saNS, sa string) error {
+	_, err := client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: roleRef, Subjects: serviceAccountSubject(saNS, sa)}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("creating RoleBinding: %w", err)
+	}
+	return nil
+}
+
+// serviceAccountSubject is the subject list of a binding to saNS/sa alone.
+func serviceAccountSubject(saNS, sa string) []rbacv1.Subject {
+	return []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: saNS, Name: sa}}
 }
 
 // bindTo binds roleRef to the ServiceAccount saNS/sa with a RoleBinding in
@@ -271,22 +174,31 @@ func bindTo(t *testing.T, ns string, roleRef rbacv1.RoleRef, saNS, sa string) {
 	t.Helper()
 	ctx := context.Background()
 	client := adminClient(t)
-	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: saNS, Name: sa}}
 	name := sa + "-" + randomSuffix()
-	if ns == "" {
-		_, err := client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: roleRef, Subjects: subjects}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatalf("creating ClusterRoleBinding: %v", err)
+	if ns != "" {
+		if err := createRoleBinding(ctx, client, ns, name, roleRef, saNS, sa); err != nil {
+			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			_ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
-		})
 		return
 	}
-	_, err := client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: roleRef, Subjects: subjects}, metav1.CreateOptions{})
+	_, err := client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: roleRef, Subjects: serviceAccountSubject(saNS, sa)}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("creating RoleBinding: %v", err)
+		t.Fatalf("creating ClusterRoleBinding: %v", err)
 	}
+	t.Cleanup(func() {
+		_ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+}
+
+// writeTokenFile writes token to a file of its own, readable only by the
+// owner, and returns the path.
+func writeTokenFile(t *testing.T, token string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // writeKubeconfig writes cfg to a file in the test's temporary directory.
@@ -313,18 +225,4 @@ func tokenKubeconfig(t *testing.T, token, namespace string) string {
 	cfg.Contexts["token"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "token", Namespace: namespace}
 	cfg.CurrentContext = "token"
 	return writeKubeconfig(t, cfg)
-}
-
-// assertNoSecretLeak fails the test if text holds token or its base64 form.
-func assertNoSecretLeak(t *testing.T, what, text, token string) {
-	t.Helper()
-	if token == "" {
-		t.Fatal("assertNoSecretLeak: empty token")
-	}
-	if strings.Contains(text, token) {
-		t.Errorf("%s contains the token", what)
-	}
-	if b64 := base64Std(token); strings.Contains(text, b64) {
-		t.Errorf("%s contains the base64 form of the token", what)
-	}
 }

@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // hygieneCommands are run by TestNoTokenInDiagnostics, each as the
@@ -36,10 +36,7 @@ func TestNoTokenInDiagnostics(t *testing.T) {
 	createServiceAccount(t, ns, "hygiene")
 	secret := createTokenSecret(t, ns, "hygiene", "hygiene-token")
 	token := string(secret.Data[corev1.ServiceAccountTokenKey])
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := writeTokenFile(t, token)
 	replacer := strings.NewReplacer("SA", "hygiene", "NS", ns, "TOKENFILE", tokenFile)
 
 	for _, c := range hygieneCommands {
@@ -49,14 +46,14 @@ func TestNoTokenInDiagnostics(t *testing.T) {
 		}
 		args = append(args, "-v=10")
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			res := access(t, args...).run()
-			if !strings.Contains(res.stderr, `"Request" verb=`) {
-				t.Fatalf("no request logged at -v=10 (exit %d): the check would prove nothing\n%s", res.code, res.stderr)
+			res := access(t, args...).Run()
+			if !strings.Contains(res.Stderr, `"Request" verb=`) {
+				t.Fatalf("no request logged at -v=10 (exit %d): the check would prove nothing\n%s", res.Code, res.Stderr)
 			}
-			assertNoSecretLeak(t, "stderr", res.stderr, token)
+			harness.AssertNoSecretLeak(t, "stderr", res.Stderr, token)
 			if !c.tokenOnStdout {
-				assertNoSecretLeak(t, "stdout", res.stdout, token)
-			} else if !strings.Contains(res.stdout, token) {
+				harness.AssertNoSecretLeak(t, "stdout", res.Stdout, token)
+			} else if !strings.Contains(res.Stdout, token) {
 				t.Errorf("stdout does not hold the token it should print")
 			}
 		})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // TestInPodIdentity plays a pod: the service account token, CA and
@@ -45,27 +46,27 @@ func TestInPodIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod := func(args ...string) *run {
-		return access(t, args...).withKubeconfig("").withEnv("KUBERNETES_SERVICE_HOST="+u.Hostname(), "KUBERNETES_SERVICE_PORT="+u.Port())
+	pod := func(args ...string) *harness.Cmd {
+		return access(t, args...).WithKubeconfig("").WithEnv("KUBERNETES_SERVICE_HOST="+u.Hostname(), "KUBERNETES_SERVICE_PORT="+u.Port())
 	}
 	want := "system:serviceaccount:" + ns + ":podsa"
 
-	res := pod("token").runOK()
-	if res.stdout != token {
-		t.Errorf("token in a pod printed %d bytes, want the mounted token", len(res.stdout))
+	res := pod("token").RunOK()
+	if res.Stdout != token {
+		t.Errorf("token in a pod printed %d bytes, want the mounted token", len(res.Stdout))
 	}
-	res = pod("token", "-o", "json").runOK()
+	res = pod("token", "-o", "json").RunOK()
 	var rec tokenRecord
-	if err := json.Unmarshal([]byte(res.stdout), &rec); err != nil || rec.Source != "mounted" || rec.ServiceAccount != "podsa" || rec.Namespace != ns {
+	if err := json.Unmarshal([]byte(res.Stdout), &rec); err != nil || rec.Source != "mounted" || rec.ServiceAccount != "podsa" || rec.Namespace != ns {
 		t.Errorf("token -o json in a pod = %+v (%v), want source mounted for %s", rec, err, want)
 	}
-	res = pod("probe", "-o", "json").runOK()
-	if !strings.Contains(res.stdout, `"username": "`+want+`"`) {
-		t.Errorf("probe in a pod does not act as %s:\n%s", want, res.stdout)
+	res = pod("probe", "-o", "json").RunOK()
+	if !strings.Contains(res.Stdout, `"username": "`+want+`"`) {
+		t.Errorf("probe in a pod does not act as %s:\n%s", want, res.Stdout)
 	}
-	res = pod("whoami", "-o", "json").runOK()
-	if !strings.Contains(res.stdout, `"username": "`+want+`"`) {
-		t.Errorf("whoami in a pod does not act as %s:\n%s", want, res.stdout)
+	res = pod("whoami", "-o", "json").RunOK()
+	if !strings.Contains(res.Stdout, `"username": "`+want+`"`) {
+		t.Errorf("whoami in a pod does not act as %s:\n%s", want, res.Stdout)
 	}
-	assertNoSecretLeak(t, "stderr", res.stderr, token)
+	harness.AssertNoSecretLeak(t, "stderr", res.Stderr, token)
 }

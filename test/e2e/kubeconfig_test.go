@@ -15,6 +15,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // readConfigMaps is the one permission the service accounts of these tests
@@ -89,8 +91,8 @@ func multiContextKubeconfig(t *testing.T) string {
 // arguments and returns the user name.
 func whoamiWith(t *testing.T, kubeconfig string, args ...string) string {
 	t.Helper()
-	res := kubectl(t, append([]string{"auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"}, args...)...).withKubeconfig(kubeconfig).runOK()
-	return res.stdout
+	res := kubectl(t, append([]string{"auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"}, args...)...).WithKubeconfig(kubeconfig).RunOK()
+	return res.Stdout
 }
 
 // checkPermissions proves the kubeconfig acts as a service account bound
@@ -98,12 +100,12 @@ func whoamiWith(t *testing.T, kubeconfig string, args ...string) string {
 // -n) works, listing secrets is forbidden.
 func checkPermissions(t *testing.T, kubeconfig, subject string, args ...string) {
 	t.Helper()
-	res := kubectl(t, append([]string{"get", "configmaps", "-o", "name"}, args...)...).withKubeconfig(kubeconfig).runOK()
-	if !strings.Contains(res.stdout, "configmap/kube-root-ca.crt") {
-		t.Errorf("kubectl get configmaps with the kubeconfig printed %q, want the namespace's kube-root-ca.crt", res.stdout)
+	res := kubectl(t, append([]string{"get", "configmaps", "-o", "name"}, args...)...).WithKubeconfig(kubeconfig).RunOK()
+	if !strings.Contains(res.Stdout, "configmap/kube-root-ca.crt") {
+		t.Errorf("kubectl get configmaps with the kubeconfig printed %q, want the namespace's kube-root-ca.crt", res.Stdout)
 	}
-	kubectl(t, append([]string{"get", "secrets"}, args...)...).withKubeconfig(kubeconfig).
-		expectExit(1, "Forbidden", `User "`+subject+`" cannot list resource "secrets"`)
+	kubectl(t, append([]string{"get", "secrets"}, args...)...).WithKubeconfig(kubeconfig).
+		ExpectExit(1, "Forbidden", `User "`+subject+`" cannot list resource "secrets"`)
 }
 
 func TestKubeconfigWorksWithKubectl(t *testing.T) {
@@ -113,8 +115,8 @@ func TestKubeconfigWorksWithKubectl(t *testing.T) {
 	subject := "system:serviceaccount:" + ns + ":reader"
 
 	start := time.Now()
-	res := access(t, "kubeconfig", "reader", "-n", ns).runOK()
-	cfg, err := clientcmd.Load([]byte(res.stdout))
+	res := access(t, "kubeconfig", "reader", "-n", ns).RunOK()
+	cfg, err := clientcmd.Load([]byte(res.Stdout))
 	if err != nil {
 		t.Fatalf("stdout is not a kubeconfig: %v", err)
 	}
@@ -126,7 +128,7 @@ func TestKubeconfigWorksWithKubectl(t *testing.T) {
 	if token == "" {
 		t.Fatalf("the kubeconfig has no user %q with a token; contexts %v", name, cfg.Contexts)
 	}
-	assertNoSecretLeak(t, "stderr of kubeconfig", res.stderr, token)
+	harness.AssertNoSecretLeak(t, "stderr of kubeconfig", res.Stderr, token)
 
 	// Exactly one cluster, user and context, predictably named; the user
 	// holds the token alone; the CA is embedded.
@@ -142,9 +144,9 @@ func TestKubeconfigWorksWithKubectl(t *testing.T) {
 
 	// The expiry is announced on stderr, and is the token's (the server's
 	// default of one hour).
-	m := expiresRE.FindStringSubmatch(res.stderr)
+	m := expiresRE.FindStringSubmatch(res.Stderr)
 	if m == nil {
-		t.Fatalf("stderr does not say when the token expires:\n%s", res.stderr)
+		t.Fatalf("stderr does not say when the token expires:\n%s", res.Stderr)
 	}
 	exp, err := time.Parse(time.RFC3339, m[1])
 	if err != nil {
@@ -154,7 +156,7 @@ func TestKubeconfigWorksWithKubectl(t *testing.T) {
 		t.Errorf("the kubeconfig expires in %s, want the server's default of about 1h", d)
 	}
 
-	path := saveTo(t, "reader.kubeconfig", []byte(res.stdout))
+	path := saveTo(t, "reader.kubeconfig", []byte(res.Stdout))
 	if got := whoamiWith(t, path); got != subject {
 		t.Errorf("kubectl auth whoami with the kubeconfig = %q, want %q", got, subject)
 	}
@@ -177,17 +179,17 @@ func TestKubeconfigFromLegacySecret(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "legacy.kubeconfig")
 	res := access(t, "kubeconfig", "legacy", "-n", ns, "--output-file", out).
-		withKubeconfig(noCA).withEnv("SSL_CERT_FILE=" + env.cp.CAFile).runOK()
-	if res.stdout != "" {
-		t.Errorf("stdout is not empty with --output-file: %q", res.stdout)
+		WithKubeconfig(noCA).WithEnv("SSL_CERT_FILE=" + env.cp.CAFile).RunOK()
+	if res.Stdout != "" {
+		t.Errorf("stdout is not empty with --output-file: %q", res.Stdout)
 	}
 	for _, w := range []string{"Secret " + ns + "/legacy-token", "does not expire"} {
-		if !strings.Contains(res.stderr, w) {
-			t.Errorf("stderr does not contain %q:\n%s", w, res.stderr)
+		if !strings.Contains(res.Stderr, w) {
+			t.Errorf("stderr does not contain %q:\n%s", w, res.Stderr)
 		}
 	}
-	if expiresRE.MatchString(res.stderr) {
-		t.Errorf("stderr announces an expiry for a Secret's token:\n%s", res.stderr)
+	if expiresRE.MatchString(res.Stderr) {
+		t.Errorf("stderr announces an expiry for a Secret's token:\n%s", res.Stderr)
 	}
 	cfg := loadKubeconfig(t, out)
 	name := ns + ":legacy@local"
@@ -214,8 +216,8 @@ func TestKubeconfigInsecureCluster(t *testing.T) {
 	admin.Clusters["local"].InsecureSkipTLSVerify = true
 	insecure := writeKubeconfig(t, admin)
 
-	res := access(t, "kubeconfig", "lax", "-n", ns).withKubeconfig(insecure).runOK()
-	cfg, err := clientcmd.Load([]byte(res.stdout))
+	res := access(t, "kubeconfig", "lax", "-n", ns).WithKubeconfig(insecure).RunOK()
+	cfg, err := clientcmd.Load([]byte(res.Stdout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,10 +225,10 @@ func TestKubeconfigInsecureCluster(t *testing.T) {
 	if cluster == nil || !cluster.InsecureSkipTLSVerify || len(cluster.CertificateAuthorityData) > 0 {
 		t.Fatalf("cluster = %+v, want insecure-skip-tls-verify and no CA data", cluster)
 	}
-	if !strings.Contains(res.stderr, "Warning: the kubeconfig skips TLS verification") {
-		t.Errorf("no warning that the kubeconfig skips TLS verification:\n%s", res.stderr)
+	if !strings.Contains(res.Stderr, "Warning: the kubeconfig skips TLS verification") {
+		t.Errorf("no warning that the kubeconfig skips TLS verification:\n%s", res.Stderr)
 	}
-	if got := whoamiWith(t, saveTo(t, "lax", []byte(res.stdout))); got != "system:serviceaccount:"+ns+":lax" {
+	if got := whoamiWith(t, saveTo(t, "lax", []byte(res.Stdout))); got != "system:serviceaccount:"+ns+":lax" {
 		t.Errorf("kubectl auth whoami = %q", got)
 	}
 }
@@ -239,12 +241,12 @@ func TestKubeconfigOutputFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ci.kubeconfig")
 
-	res := access(t, "kubeconfig", "ci", "-n", ns, "--output-file", path).runOK()
-	if res.stdout != "" {
-		t.Errorf("stdout is not empty with --output-file: %q", res.stdout)
+	res := access(t, "kubeconfig", "ci", "-n", ns, "--output-file", path).RunOK()
+	if res.Stdout != "" {
+		t.Errorf("stdout is not empty with --output-file: %q", res.Stdout)
 	}
-	if !strings.Contains(res.stderr, "Wrote a kubeconfig for service account "+ns+"/ci to "+path) {
-		t.Errorf("stderr does not say where the kubeconfig went:\n%s", res.stderr)
+	if !strings.Contains(res.Stderr, "Wrote a kubeconfig for service account "+ns+"/ci to "+path) {
+		t.Errorf("stderr does not say where the kubeconfig went:\n%s", res.Stderr)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -255,7 +257,7 @@ func TestKubeconfigOutputFile(t *testing.T) {
 	}
 	first := readBytes(t, path)
 	token := loadKubeconfig(t, path).AuthInfos[ns+":ci@local"].Token
-	assertNoSecretLeak(t, "stderr of kubeconfig --output-file", res.stderr, token)
+	harness.AssertNoSecretLeak(t, "stderr of kubeconfig --output-file", res.Stderr, token)
 	if got := whoamiWith(t, path); got != subject {
 		t.Errorf("kubectl auth whoami with the file = %q, want %q", got, subject)
 	}
@@ -270,23 +272,21 @@ func TestKubeconfigOutputFile(t *testing.T) {
 		{"--server=https://127.0.0.1:1"},
 	} {
 		args := append([]string{"kubeconfig", "ci", "-n", ns, "--output-file", path}, extra...)
-		res := access(t, args...).expectExit(1, "error: "+path+" already exists: pass --force to replace it")
-		if res.stdout != "" {
-			t.Errorf("stdout is not empty: %q", res.stdout)
+		res := access(t, args...).ExpectExit(1, "error: "+path+" already exists: pass --force to replace it")
+		if res.Stdout != "" {
+			t.Errorf("stdout is not empty: %q", res.Stdout)
 		}
-		if strings.Contains(res.stderr, "created Secret") || strings.Contains(res.stderr, "connection refused") {
-			t.Errorf("%v: a token was obtained before the file was checked:\n%s", extra, res.stderr)
+		if strings.Contains(res.Stderr, "created Secret") || strings.Contains(res.Stderr, "connection refused") {
+			t.Errorf("%v: a token was obtained before the file was checked:\n%s", extra, res.Stderr)
 		}
 	}
 	if got := readBytes(t, path); !bytes.Equal(got, first) {
 		t.Error("a run without --force changed the file")
 	}
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
-		t.Errorf("a run refused for the existing file changed the Secrets from %v to %v", secretsBefore, after)
-	}
+	assertSecretsUnchanged(t, ns, secretsBefore, "a run refused for the existing file")
 
 	// --force replaces it with a new, working kubeconfig, still 0600.
-	access(t, "kubeconfig", "ci", "-n", ns, "--output-file", path, "--force").runOK()
+	access(t, "kubeconfig", "ci", "-n", ns, "--output-file", path, "--force").RunOK()
 	if bytes.Equal(readBytes(t, path), first) {
 		t.Error("--force did not replace the file")
 	}
@@ -304,7 +304,7 @@ func TestKubeconfigOutputFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	replaced := readBytes(t, path)
-	access(t, "kubeconfig", "ci", "-n", ns, "--output-file", link, "--force").expectExit(1, link+" is a symbolic link to "+path)
+	access(t, "kubeconfig", "ci", "-n", ns, "--output-file", link, "--force").ExpectExit(1, link+" is a symbolic link to "+path)
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Error("the symbolic link was replaced")
 	}
@@ -327,11 +327,9 @@ func TestKubeconfigOutputFile(t *testing.T) {
 	}
 	for _, u := range unwritable {
 		access(t, "kubeconfig", "ci", "-n", ns, "--output-file", u.path, "--source=secret", "--create-secret").
-			expectExit(1, "error: cannot write "+u.path+": "+u.want)
+			ExpectExit(1, "error: cannot write "+u.path+": "+u.want)
 	}
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
-		t.Errorf("runs refused for their output file changed the Secrets from %v to %v", secretsBefore, after)
-	}
+	assertSecretsUnchanged(t, ns, secretsBefore, "runs refused for their output file")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -353,17 +351,17 @@ func TestKubeconfigMerge(t *testing.T) {
 	before := loadKubeconfig(t, kc)
 	adminUser := whoamiWith(t, kc)
 
-	res := access(t, "kubeconfig", "deployer", "-n", ns, "--merge").withKubeconfig(kc).runOK()
-	if res.stdout != "" {
-		t.Errorf("stdout is not empty with --merge: %q", res.stdout)
+	res := access(t, "kubeconfig", "deployer", "-n", ns, "--merge").WithKubeconfig(kc).RunOK()
+	if res.Stdout != "" {
+		t.Errorf("stdout is not empty with --merge: %q", res.Stdout)
 	}
-	if !strings.Contains(res.stderr, `Added context "`+name+`"`) || !strings.Contains(res.stderr, kc) ||
-		!strings.Contains(res.stderr, "kubectl --context="+name) {
-		t.Errorf("stderr does not say what was added where and how to use it:\n%s", res.stderr)
+	if !strings.Contains(res.Stderr, `Added context "`+name+`"`) || !strings.Contains(res.Stderr, kc) ||
+		!strings.Contains(res.Stderr, "kubectl --context="+name) {
+		t.Errorf("stderr does not say what was added where and how to use it:\n%s", res.Stderr)
 	}
 	after := loadKubeconfig(t, kc)
 	token := after.AuthInfos[name].Token
-	assertNoSecretLeak(t, "stderr of kubeconfig --merge", res.stderr, token)
+	harness.AssertNoSecretLeak(t, "stderr of kubeconfig --merge", res.Stderr, token)
 
 	// Every entry is kept; three are added; the current context stays.
 	want := before.DeepCopy()
@@ -388,17 +386,15 @@ func TestKubeconfigMerge(t *testing.T) {
 	// The same name again: refused without --force, before any token.
 	merged := readBytes(t, kc)
 	secretsBefore := secretNames(t, ns)
-	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--source=secret", "--create-secret").withKubeconfig(kc).
-		expectExit(1, `has a cluster named "`+name+`"`, "--force", "--context-name")
+	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--source=secret", "--create-secret").WithKubeconfig(kc).
+		ExpectExit(1, `has a cluster named "`+name+`"`, "--force", "--context-name")
 	if !bytes.Equal(readBytes(t, kc), merged) {
 		t.Error("a refused --merge changed the kubeconfig")
 	}
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
-		t.Errorf("a refused --merge changed the Secrets from %v to %v", secretsBefore, after)
-	}
+	assertSecretsUnchanged(t, ns, secretsBefore, "a refused --merge")
 
 	// --force replaces the entries; --set-current switches to them.
-	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--force", "--set-current").withKubeconfig(kc).runOK()
+	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--force", "--set-current").WithKubeconfig(kc).RunOK()
 	final := loadKubeconfig(t, kc)
 	if final.CurrentContext != name {
 		t.Errorf("current-context = %q after --set-current, want %q", final.CurrentContext, name)
@@ -416,7 +412,7 @@ func TestKubeconfigMerge(t *testing.T) {
 	// --context-name names all three entries. The current context acts as
 	// the service account now, which may not request tokens: --context
 	// picks the admin's.
-	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--context-name", "ci", "--context", "local").withKubeconfig(kc).runOK()
+	access(t, "kubeconfig", "deployer", "-n", ns, "--merge", "--context-name", "ci", "--context", "local").WithKubeconfig(kc).RunOK()
 	final = loadKubeconfig(t, kc)
 	if c := final.Contexts["ci"]; c == nil || c.Cluster != "ci" || c.AuthInfo != "ci" || final.AuthInfos["ci"] == nil || final.Clusters["ci"] == nil {
 		t.Errorf("--context-name ci: context %+v", c)
@@ -439,9 +435,9 @@ func TestKubeconfigMergeSeveralFiles(t *testing.T) {
 	b := writeKubeconfig(t, other)
 	bBefore := readBytes(t, b)
 
-	res := access(t, "kubeconfig", "multi", "-n", ns, "--merge").withEnv("KUBECONFIG=" + a + string(os.PathListSeparator) + b).runOK()
-	if !strings.Contains(res.stderr, " to "+a+";") {
-		t.Errorf("stderr does not name %s as the file written:\n%s", a, res.stderr)
+	res := access(t, "kubeconfig", "multi", "-n", ns, "--merge").WithEnv("KUBECONFIG=" + a + string(os.PathListSeparator) + b).RunOK()
+	if !strings.Contains(res.Stderr, " to "+a+";") {
+		t.Errorf("stderr does not name %s as the file written:\n%s", a, res.Stderr)
 	}
 	if !bytes.Equal(readBytes(t, b), bBefore) {
 		t.Errorf("the second file of KUBECONFIG changed")
@@ -451,7 +447,7 @@ func TestKubeconfigMergeSeveralFiles(t *testing.T) {
 		t.Errorf("the context is not in the first file of KUBECONFIG")
 	}
 	got := kubectl(t, "auth", "whoami", "--context", name, "-o", "jsonpath={.status.userInfo.username}").
-		withEnv("KUBECONFIG=" + a + string(os.PathListSeparator) + b).runOK().stdout
+		WithEnv("KUBECONFIG=" + a + string(os.PathListSeparator) + b).RunOK().Stdout
 	if got != "system:serviceaccount:"+ns+":multi" {
 		t.Errorf("kubectl --context %s auth whoami = %q", name, got)
 	}
@@ -469,10 +465,10 @@ func TestKubeconfigMergeFaults(t *testing.T) {
 		if err := os.WriteFile(lock, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		res := access(t, "kubeconfig", "blocked", "-n", ns, "--merge", "--source=secret", "--create-secret").withKubeconfig(kc).
-			expectExit(1, "error: kubeconfig is locked: "+lock+" exists", "remove "+lock)
-		if res.stdout != "" {
-			t.Errorf("stdout is not empty: %q", res.stdout)
+		res := access(t, "kubeconfig", "blocked", "-n", ns, "--merge", "--source=secret", "--create-secret").WithKubeconfig(kc).
+			ExpectExit(1, "error: kubeconfig is locked: "+lock+" exists", "remove "+lock)
+		if res.Stdout != "" {
+			t.Errorf("stdout is not empty: %q", res.Stdout)
 		}
 		if !bytes.Equal(readBytes(t, kc), original) {
 			t.Error("the locked kubeconfig changed")
@@ -489,8 +485,8 @@ func TestKubeconfigMergeFaults(t *testing.T) {
 		if err := os.Symlink(kc, link); err != nil {
 			t.Fatal(err)
 		}
-		access(t, "kubeconfig", "blocked", "-n", ns, "--merge", "--source=secret", "--create-secret").withKubeconfig(link).
-			expectExit(1, "error: the kubeconfig "+link+" is a symbolic link to "+kc, "--kubeconfig="+kc)
+		access(t, "kubeconfig", "blocked", "-n", ns, "--merge", "--source=secret", "--create-secret").WithKubeconfig(link).
+			ExpectExit(1, "error: the kubeconfig "+link+" is a symbolic link to "+kc, "--kubeconfig="+kc)
 		if !bytes.Equal(readBytes(t, kc), original) {
 			t.Error("the link's target changed")
 		}
@@ -499,9 +495,7 @@ func TestKubeconfigMergeFaults(t *testing.T) {
 		}
 	})
 
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(secretsBefore, ",") {
-		t.Errorf("refused merges changed the Secrets from %v to %v", secretsBefore, after)
-	}
+	assertSecretsUnchanged(t, ns, secretsBefore, "refused merges")
 }
 
 func TestKubeconfigBadInput(t *testing.T) {
@@ -520,13 +514,7 @@ func TestKubeconfigBadInput(t *testing.T) {
 	// Every case also asks for --create-secret: none may create a Secret.
 	plain := []string{"plain", "-n", ns}
 	with := func(extra ...string) []string { return append(append([]string{}, plain...), extra...) }
-	cases := []struct {
-		name       string
-		args       []string
-		kubeconfig string
-		code       int
-		want       []string
-	}{
+	cases := []refusal{
 		{"merge and output file", with("--merge", "--output-file", out), "", 2, []string{"--merge", "--output-file"}},
 		{"set-current without merge", with("--set-current"), "", 2, []string{"--set-current applies to --merge"}},
 		{"force alone", with("--force"), "", 2, []string{"--force", "needs --output-file or --merge"}},
@@ -540,21 +528,14 @@ func TestKubeconfigBadInput(t *testing.T) {
 		{"context without a server", plain, noServerPath, 2, []string{`the current context "local" uses cluster "local", which has no server URL`, "kubectl config set-cluster local --server="}},
 		{"plain http server", plain, plainHTTPPath, 6, []string{"plain http", "--allow-insecure-http"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := access(t, append(append([]string{"kubeconfig"}, tc.args...), "--create-secret")...)
-			if tc.kubeconfig != "" {
-				r = r.withKubeconfig(tc.kubeconfig)
-			}
-			r.expectRefusal(tc.code, tc.want...)
-		})
+	for i := range cases {
+		cases[i].args = append(append([]string{"kubeconfig"}, cases[i].args...), "--create-secret")
 	}
+	expectRefusals(t, cases)
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a refused run wrote %s", out)
 	}
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(before, ",") {
-		t.Errorf("bad input changed the Secrets from %v to %v", before, after)
-	}
+	assertSecretsUnchanged(t, ns, before, "bad input")
 }
 
 // TestKubeconfigNeverLogged runs every way of writing a kubeconfig at the
@@ -564,29 +545,29 @@ func TestKubeconfigNeverLogged(t *testing.T) {
 	createServiceAccount(t, ns, "quiet")
 	name := ns + ":quiet@local"
 
-	res := access(t, "kubeconfig", "quiet", "-n", ns, "-v=10").runOK()
-	if !strings.Contains(res.stderr, `"Request" verb="POST"`) {
-		t.Errorf("-v=10 logged no TokenRequest; is verbosity working?\n%s", res.stderr)
+	res := access(t, "kubeconfig", "quiet", "-n", ns, "-v=10").RunOK()
+	if !strings.Contains(res.Stderr, `"Request" verb="POST"`) {
+		t.Errorf("-v=10 logged no TokenRequest; is verbosity working?\n%s", res.Stderr)
 	}
-	cfg, err := clientcmd.Load([]byte(res.stdout))
+	cfg, err := clientcmd.Load([]byte(res.Stdout))
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertNoSecretLeak(t, "stderr of kubeconfig -v=10", res.stderr, cfg.AuthInfos[name].Token)
+	harness.AssertNoSecretLeak(t, "stderr of kubeconfig -v=10", res.Stderr, cfg.AuthInfos[name].Token)
 
 	out := filepath.Join(t.TempDir(), "kubeconfig")
-	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--output-file", out, "--source=secret", "--create-secret").runOK()
+	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--output-file", out, "--source=secret", "--create-secret").RunOK()
 	token := loadKubeconfig(t, out).AuthInfos[name].Token
-	assertNoSecretLeak(t, "stderr of kubeconfig --output-file --create-secret -v=10", res.stderr, token)
+	harness.AssertNoSecretLeak(t, "stderr of kubeconfig --output-file --create-secret -v=10", res.Stderr, token)
 
 	kc := adminKubeconfigCopy(t)
-	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--merge").withKubeconfig(kc).runOK()
-	assertNoSecretLeak(t, "stderr of kubeconfig --merge -v=10", res.stderr, loadKubeconfig(t, kc).AuthInfos[name].Token)
+	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--merge").WithKubeconfig(kc).RunOK()
+	harness.AssertNoSecretLeak(t, "stderr of kubeconfig --merge -v=10", res.Stderr, loadKubeconfig(t, kc).AuthInfos[name].Token)
 
 	// A refused run leaks nothing either: the token of the Secret the
 	// previous run created is the one it would have used.
-	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--merge", "--source=secret").withKubeconfig(kc).expectExit(1, "--force")
-	assertNoSecretLeak(t, "stderr of a refused kubeconfig --merge -v=10", res.stderr, token)
+	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--merge", "--source=secret").WithKubeconfig(kc).ExpectExit(1, "--force")
+	harness.AssertNoSecretLeak(t, "stderr of a refused kubeconfig --merge -v=10", res.Stderr, token)
 }
 
 // TestKubeconfigJSON: -o json prints the same kubeconfig as JSON, which
@@ -594,11 +575,11 @@ func TestKubeconfigNeverLogged(t *testing.T) {
 func TestKubeconfigJSON(t *testing.T) {
 	ns := newNamespace(t)
 	createServiceAccount(t, ns, "json")
-	res := access(t, "kubeconfig", "json", "-n", ns, "-o", "json").runOK()
-	if !strings.HasPrefix(res.stdout, "{") {
-		t.Fatalf("-o json did not print JSON:\n%s", res.stdout)
+	res := access(t, "kubeconfig", "json", "-n", ns, "-o", "json").RunOK()
+	if !strings.HasPrefix(res.Stdout, "{") {
+		t.Fatalf("-o json did not print JSON:\n%s", res.Stdout)
 	}
-	path := saveTo(t, "json.kubeconfig", []byte(res.stdout))
+	path := saveTo(t, "json.kubeconfig", []byte(res.Stdout))
 	if got, want := whoamiWith(t, path), "system:serviceaccount:"+ns+":json"; got != want {
 		t.Errorf("kubectl auth whoami with the JSON kubeconfig = %q, want %q", got, want)
 	}

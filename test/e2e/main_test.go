@@ -1,20 +1,23 @@
 // Package e2e runs the built kubectl-access binary through a real kubectl
 // against a real kube-apiserver, etcd and kube-controller-manager started by
-// pkg/controlplane. Run it with `make test`; `go test -short` skips it.
+// pkg/controlplane, through the shared runner of test/harness. The API
+// server keeps an audit log of every request (env.audit), for tests that
+// must prove what no request carried. Run it with `make test`; `go test
+// -short` skips it.
 package e2e
 
 import (
-	"context"
-	"flag"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/kubectl-access/kubectl-access/pkg/controlplane"
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // suite is what TestMain prepares once for every test of the package.
@@ -23,54 +26,66 @@ type suite struct {
 	binDir string
 	// cp is the running control plane.
 	cp *controlplane.ControlPlane
+	// audit is cp's audit log: every request at level Metadata.
+	audit *harness.AuditLog
 }
 
 // env is set once by TestMain before any test runs and never changed.
 var env suite
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("skipping end-to-end tests in -short mode: they need the local control plane; run `make test`")
-		os.Exit(0)
-	}
-	os.Exit(runSuite(m))
+	harness.Main(m, "e2e", "skipping end-to-end tests in -short mode: they need the local control plane; run `make test`", runSuite)
 }
 
-func runSuite(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "kubectl-access-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
+func runSuite(m *testing.M, tmp string) (int, error) {
 	env.binDir = filepath.Join(tmp, "bin")
-
-	cpBin := controlplane.BinDir()
-	if _, err := os.Stat(filepath.Join(cpBin, "kubectl")); err != nil {
-		fmt.Fprintf(os.Stderr, "the local control plane binaries are missing in %s: run `make test` (it builds them), or hack/build-controlplane.sh\n", cpBin)
-		return 1
+	kubectl, err := harness.ControlPlaneKubectl()
+	if err != nil {
+		return 0, err
 	}
 	if err := buildPlugin(env.binDir); err != nil {
-		fmt.Fprintf(os.Stderr, "building kubectl-access: %v\n", err)
-		return 1
+		return 0, fmt.Errorf("building kubectl-access: %w", err)
 	}
-	if err := os.Symlink(filepath.Join(cpBin, "kubectl"), filepath.Join(env.binDir, "kubectl")); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	if err := os.Symlink(kubectl, filepath.Join(env.binDir, "kubectl")); err != nil {
+		return 0, err
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	start := time.Now()
-	env.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: cpBin, Dir: filepath.Join(tmp, "controlplane")})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "starting the local control plane: %v\n", err)
-		return 1
+	if env.audit, err = harness.NewAuditLog(filepath.Join(tmp, "audit")); err != nil {
+		return 0, err
+	}
+	if env.cp, err = harness.StartControlPlane(filepath.Join(tmp, "controlplane"), env.audit.APIServerArgs()...); err != nil {
+		return 0, err
 	}
 	defer env.cp.Stop()
-	fmt.Printf("local control plane ready at %s in %s\n", env.cp.Server, time.Since(start).Round(100*time.Millisecond))
-	return m.Run()
+	return m.Run(), nil
+}
+
+// kubectl runs the real kubectl found first on the suite's PATH, with the
+// admin kubeconfig and a fresh home.
+func kubectl(t *testing.T, args ...string) *harness.Cmd {
+	t.Helper()
+	return harness.Command(t, "kubectl", args...).
+		WithPath(env.binDir, os.Getenv("PATH")).
+		WithKubeconfig(env.cp.AdminKubeconfig)
+}
+
+// access runs `kubectl access ARGS...`: the plugin as kubectl discovers it.
+func access(t *testing.T, args ...string) *harness.Cmd {
+	t.Helper()
+	return kubectl(t, append([]string{"access"}, args...)...)
+}
+
+// decodeRecord decodes the -o json output of command into a T, failing the
+// test on any field T does not know: the output is the documented record,
+// nothing more.
+func decodeRecord[T any](t *testing.T, command, stdout string) T {
+	t.Helper()
+	var rec T
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		t.Fatalf("%s -o json is not the documented record: %v\n%s", command, err, stdout)
+	}
+	return rec
 }
 
 // buildPlugin builds the plugin binary once for the package, the way the

@@ -3,26 +3,21 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-access/kubectl-access/pkg/controlplane"
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // probeReport mirrors `kubectl access probe -o json`.
@@ -56,40 +51,16 @@ type probeReport struct {
 // decodeProbe parses probe -o json output.
 func decodeProbe(t *testing.T, stdout string) probeReport {
 	t.Helper()
-	var rep probeReport
-	dec := json.NewDecoder(strings.NewReader(stdout))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep); err != nil {
-		t.Fatalf("probe -o json is not the documented record: %v\n%s", err, stdout)
-	}
-	return rep
+	return decodeRecord[probeReport](t, "probe", stdout)
 }
 
 // saUser is the user name the API server gives a service account.
 func saUser(ns, sa string) string { return "system:serviceaccount:" + ns + ":" + sa }
 
-// writeTokenFile writes token to a file of its own and returns the path.
-func writeTokenFile(t *testing.T, token string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // closedServer returns an https URL on loopback where nothing listens.
 func closedServer(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return "https://" + addr
+	return "https://" + closedPort(t)
 }
 
 // otherCAKubeconfig is a kubeconfig for the local control plane whose
@@ -157,25 +128,6 @@ func (f *fakeAPIServer) received() []string {
 	return append([]string{}, f.auths...)
 }
 
-// createRoleAndBinding is bindRole for use from another goroutine: it
-// returns its error instead of failing the test.
-func createRoleAndBinding(ctx context.Context, t *testing.T, ns, sa string, rule rbacv1.PolicyRule) error {
-	client := adminClient(t)
-	name := sa + "-" + randomSuffix()
-	if _, err := client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{rule}}, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("creating Role: %w", err)
-	}
-	_, err := client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: sa}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("creating RoleBinding: %w", err)
-	}
-	return nil
-}
-
 // hostIPv4 returns a global unicast IPv4 address of this machine that is
 // not loopback, or "" when there is none. The API server's service proxy
 // refuses loopback and link-local endpoints, but dials such an address.
@@ -202,16 +154,9 @@ func hostIPv4() string {
 // execs the plugin in its own process, so the signal reaches the plugin.
 func interruptedRun(t *testing.T, delay time.Duration, args ...string) (int, string, time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), harness.DefaultTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(env.binDir, "kubectl"), append([]string{"access"}, args...)...)
-	home := t.TempDir()
-	cmd.Env = []string{
-		"PATH=" + env.binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"HOME=" + home,
-		"KUBECONFIG=" + env.cp.AdminKubeconfig,
-		"KUBECACHEDIR=" + filepath.Join(home, "cache"),
-	}
+	cmd := access(t, args...).Exec(ctx)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

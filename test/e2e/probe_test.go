@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // The rules the probe tests grant service accounts.
@@ -40,10 +42,10 @@ func TestProbeServiceAccountTokens(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.sa, func(t *testing.T) {
-			res := access(t, "probe", tc.sa, "-n", ns, "-v=1").runOK()
-			lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+			res := access(t, "probe", tc.sa, "-n", ns, "-v=1").RunOK()
+			lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 			if len(lines) != 3 {
-				t.Fatalf("want the identity, a header and one result line, got:\n%s", res.stdout)
+				t.Fatalf("want the identity, a header and one result line, got:\n%s", res.Stdout)
 			}
 			if want := "Identity: " + saUser(ns, tc.sa) + " (groups: system:authenticated, system:serviceaccounts, system:serviceaccounts:" + ns + ")"; lines[0] != want {
 				t.Errorf("identity line = %q\nwant            %q", lines[0], want)
@@ -51,11 +53,11 @@ func TestProbeServiceAccountTokens(t *testing.T) {
 			if f := strings.Fields(lines[2]); len(f) < 5 || f[0] != "200" || f[1] != "OK" || f[2] != "GET" || f[3] != env.cp.Server+"/api" {
 				t.Errorf("result line = %q, want 200 OK GET %s/api LATENCY", lines[2], env.cp.Server)
 			}
-			if !strings.Contains(res.stderr, tc.source) {
-				t.Errorf("-v=1 does not say the token came from %q:\n%s", tc.source, res.stderr)
+			if !strings.Contains(res.Stderr, tc.source) {
+				t.Errorf("-v=1 does not say the token came from %q:\n%s", tc.source, res.Stderr)
 			}
-			assertNoSecretLeak(t, "probe stdout", res.stdout, string(secret.Data[corev1.ServiceAccountTokenKey]))
-			assertNoSecretLeak(t, "probe stderr", res.stderr, string(secret.Data[corev1.ServiceAccountTokenKey]))
+			harness.AssertNoSecretLeak(t, "probe stdout", res.Stdout, string(secret.Data[corev1.ServiceAccountTokenKey]))
+			harness.AssertNoSecretLeak(t, "probe stderr", res.Stderr, string(secret.Data[corev1.ServiceAccountTokenKey]))
 		})
 	}
 }
@@ -68,19 +70,19 @@ func TestProbeSendsTokenAlone(t *testing.T) {
 	createServiceAccount(t, ns, "plain")
 	const secrets = "/api/v1/namespaces/kube-system/secrets"
 
-	res := access(t, "probe", "plain", "-n", ns, "--path", secrets).expectExit(4, "403 Forbidden")
-	if !strings.Contains(res.stdout, "Identity: "+saUser(ns, "plain")) || !strings.Contains(res.stdout, "403 Forbidden") {
-		t.Errorf("stdout does not show the service account and the 403:\n%s", res.stdout)
+	res := access(t, "probe", "plain", "-n", ns, "--path", secrets).ExpectExit(4, "403 Forbidden")
+	if !strings.Contains(res.Stdout, "Identity: "+saUser(ns, "plain")) || !strings.Contains(res.Stdout, "403 Forbidden") {
+		t.Errorf("stdout does not show the service account and the 403:\n%s", res.Stdout)
 	}
 	for _, admin := range []string{"kubectl-access-admin", "system:masters"} {
-		if strings.Contains(res.stdout+res.stderr, admin) {
-			t.Errorf("the output mentions %q: the certificate reached the server\n%s\n%s", admin, res.stdout, res.stderr)
+		if strings.Contains(res.Stdout+res.Stderr, admin) {
+			t.Errorf("the output mentions %q: the certificate reached the server\n%s\n%s", admin, res.Stdout, res.Stderr)
 		}
 	}
 	// The same path with the kubeconfig's own certificate is allowed: the
 	// 403 above is the token's, not the path's.
-	res = access(t, "probe", "--current", "--path", secrets, "-o", "json").runOK()
-	if rep := decodeProbe(t, res.stdout); rep.Identity.Username != "kubectl-access-admin" || rep.Results[0].Status != 200 {
+	res = access(t, "probe", "--current", "--path", secrets, "-o", "json").RunOK()
+	if rep := decodeProbe(t, res.Stdout); rep.Identity.Username != "kubectl-access-admin" || rep.Results[0].Status != 200 {
 		t.Errorf("--current: identity %q, status %d; want the admin and 200", rep.Identity.Username, rep.Results[0].Status)
 	}
 }
@@ -93,21 +95,21 @@ func TestProbeTokenFile(t *testing.T) {
 	token := requestToken(t, ns, "robot")
 
 	garbage := "not-a-token-" + randomSuffix() + randomSuffix()
-	res := access(t, "probe", "--token-file", writeTokenFile(t, garbage)).expectExit(3, "401 Unauthorized")
-	if !strings.Contains(res.stdout, "Identity: unknown (the credentials were not accepted: 401 Unauthorized)") {
-		t.Errorf("stdout does not say the token was rejected:\n%s", res.stdout)
+	res := access(t, "probe", "--token-file", writeTokenFile(t, garbage)).ExpectExit(3, "401 Unauthorized")
+	if !strings.Contains(res.Stdout, "Identity: unknown (the credentials were not accepted: 401 Unauthorized)") {
+		t.Errorf("stdout does not say the token was rejected:\n%s", res.Stdout)
 	}
-	assertNoSecretLeak(t, "stdout", res.stdout, garbage)
-	assertNoSecretLeak(t, "stderr", res.stderr, garbage)
+	harness.AssertNoSecretLeak(t, "stdout", res.Stdout, garbage)
+	harness.AssertNoSecretLeak(t, "stderr", res.Stderr, garbage)
 
-	res = access(t, "probe", "--token-file", "-", "-o", "json").withStdin("\n  " + token + "\n\n").runOK()
-	if rep := decodeProbe(t, res.stdout); rep.Identity.Username != saUser(ns, "robot") {
+	res = access(t, "probe", "--token-file", "-", "-o", "json").WithStdin("\n  " + token + "\n\n").RunOK()
+	if rep := decodeProbe(t, res.Stdout); rep.Identity.Username != saUser(ns, "robot") {
 		t.Errorf("--token-file - : identity %q, want %q", rep.Identity.Username, saUser(ns, "robot"))
 	}
 
-	res = access(t, "probe", "--token-file", "-", "--server", closedServer(t)).withStdin(" \n").expectExit(2, "empty token")
-	if res.stdout != "" {
-		t.Errorf("stdout is not empty: %q", res.stdout)
+	res = access(t, "probe", "--token-file", "-", "--server", closedServer(t)).WithStdin(" \n").ExpectExit(2, "empty token")
+	if res.Stdout != "" {
+		t.Errorf("stdout is not empty: %q", res.Stdout)
 	}
 }
 
@@ -122,20 +124,20 @@ func TestProbeTransportFaults(t *testing.T) {
 
 	t.Run("wrong CA", func(t *testing.T) {
 		wrongCA := otherCAKubeconfig(t)
-		res := access(t, "probe", "--token-file", tokenFile).withKubeconfig(wrongCA).expectExit(6, "certificate signed by unknown authority")
-		if !strings.Contains(res.stdout, "certificate signed by unknown authority") || !strings.Contains(res.stdout, "\n-  ") {
-			t.Errorf("stdout does not show the TLS failure as a result without status:\n%s", res.stdout)
+		res := access(t, "probe", "--token-file", tokenFile).WithKubeconfig(wrongCA).ExpectExit(6, "certificate signed by unknown authority")
+		if !strings.Contains(res.Stdout, "certificate signed by unknown authority") || !strings.Contains(res.Stdout, "\n-  ") {
+			t.Errorf("stdout does not show the TLS failure as a result without status:\n%s", res.Stdout)
 		}
 		// Obtaining the service account's token fails the same way.
-		access(t, "probe", "robot", "-n", ns).withKubeconfig(wrongCA).expectExit(6, "certificate signed by unknown authority")
+		access(t, "probe", "robot", "-n", ns).WithKubeconfig(wrongCA).ExpectExit(6, "certificate signed by unknown authority")
 	})
 
 	t.Run("closed port", func(t *testing.T) {
 		server := closedServer(t)
-		res := access(t, "probe", "--token-file", tokenFile, "--server", server, "--path", "/api", "--path", "/version").expectExit(7, "connection refused")
+		res := access(t, "probe", "--token-file", tokenFile, "--server", server, "--path", "/api", "--path", "/version").ExpectExit(7, "connection refused")
 		for _, p := range []string{"/api", "/version"} {
-			if !strings.Contains(res.stdout, server+p) {
-				t.Errorf("stdout does not list %s:\n%s", p, res.stdout)
+			if !strings.Contains(res.Stdout, server+p) {
+				t.Errorf("stdout does not list %s:\n%s", p, res.Stdout)
 			}
 		}
 	})
@@ -143,22 +145,22 @@ func TestProbeTransportFaults(t *testing.T) {
 	t.Run("no answer", func(t *testing.T) {
 		hanging := newFakeAPIServer(t, true)
 		res := access(t, "probe", "--token-file", tokenFile, "--server", hanging.URL, "--allow-insecure-http", "--request-timeout=2s").
-			withTimeout(30*time.Second).expectExit(7, "no answer within 2s (--request-timeout)")
-		if res.elapsed > 8*time.Second {
-			t.Errorf("took %s with --request-timeout=2s", res.elapsed)
+			WithTimeout(30*time.Second).ExpectExit(7, "no answer within 2s (--request-timeout)")
+		if res.Elapsed > 8*time.Second {
+			t.Errorf("took %s with --request-timeout=2s", res.Elapsed)
 		}
-		assertNoSecretLeak(t, "stderr", res.stderr, token)
+		harness.AssertNoSecretLeak(t, "stderr", res.Stderr, token)
 	})
 
 	t.Run("plain http", func(t *testing.T) {
 		plain := newFakeAPIServer(t, false)
-		access(t, "probe", "--token-file", tokenFile, "--server", plain.URL).expectExit(6, "--allow-insecure-http")
+		access(t, "probe", "--token-file", tokenFile, "--server", plain.URL).ExpectExit(6, "--allow-insecure-http")
 		if got := plain.received(); len(got) != 0 {
 			t.Fatalf("the plain http server received %d requests without --allow-insecure-http", len(got))
 		}
-		res := access(t, "probe", "--token-file", tokenFile, "--server", plain.URL, "--allow-insecure-http").runOK()
-		if !strings.Contains(res.stderr, "Warning: "+plain.URL+" is plain http") {
-			t.Errorf("no warning about plain http:\n%s", res.stderr)
+		res := access(t, "probe", "--token-file", tokenFile, "--server", plain.URL, "--allow-insecure-http").RunOK()
+		if !strings.Contains(res.Stderr, "Warning: "+plain.URL+" is plain http") {
+			t.Errorf("no warning about plain http:\n%s", res.Stderr)
 		}
 		got := plain.received()
 		if len(got) != 2 || got[0] != "Bearer "+token || got[1] != "Bearer "+token {
@@ -167,9 +169,9 @@ func TestProbeTransportFaults(t *testing.T) {
 	})
 
 	t.Run("insecure skip TLS verify", func(t *testing.T) {
-		res := access(t, "probe", "--token-file", tokenFile, "--insecure-skip-tls-verify").runOK()
-		if !strings.Contains(res.stderr, "Warning: TLS verification is disabled") {
-			t.Errorf("no warning about --insecure-skip-tls-verify:\n%s", res.stderr)
+		res := access(t, "probe", "--token-file", tokenFile, "--insecure-skip-tls-verify").RunOK()
+		if !strings.Contains(res.Stderr, "Warning: TLS verification is disabled") {
+			t.Errorf("no warning about --insecure-skip-tls-verify:\n%s", res.Stderr)
 		}
 	})
 }
@@ -183,13 +185,13 @@ func TestProbeStatuses(t *testing.T) {
 	missing := "/api/v1/namespaces/" + ns + "/configmaps/no-such-configmap"
 	forbidden := "/api/v1/namespaces/kube-system/secrets"
 
-	access(t, "probe", "reader", "-n", ns, "--path", missing).expectExit(5, missing+": 404 Not Found")
+	access(t, "probe", "reader", "-n", ns, "--path", missing).ExpectExit(5, missing+": 404 Not Found")
 
 	args := []string{"probe", "reader", "-n", ns, "--path", "/api", "--path", missing, "--path", forbidden, "--path", "/api/v1/namespaces/" + ns + "/configmaps?limit=1"}
-	res := access(t, args...).expectExit(4, "2 of 4 paths failed (exit code 4)")
-	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
+	res := access(t, args...).ExpectExit(4, "2 of 4 paths failed (exit code 4)")
+	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 	if len(lines) != 6 {
-		t.Fatalf("want identity, header and 4 result lines, got:\n%s", res.stdout)
+		t.Fatalf("want identity, header and 4 result lines, got:\n%s", res.Stdout)
 	}
 	for i, want := range []string{"200 OK", "404 Not Found", "403 Forbidden", "200 OK"} {
 		if !strings.HasPrefix(lines[i+2], want) {
@@ -197,8 +199,8 @@ func TestProbeStatuses(t *testing.T) {
 		}
 	}
 
-	res = access(t, append(args, "-o", "json")...).expectExit(4)
-	rep := decodeProbe(t, res.stdout)
+	res = access(t, append(args, "-o", "json")...).ExpectExit(4)
+	rep := decodeProbe(t, res.Stdout)
 	if rep.APIVersion != "access.kubectl-access.io/v1alpha1" || rep.Kind != "ProbeReport" || rep.Server != env.cp.Server || rep.Attempts != 1 {
 		t.Errorf("record header = %s %s %s attempts %d", rep.APIVersion, rep.Kind, rep.Server, rep.Attempts)
 	}
@@ -218,22 +220,22 @@ func TestProbeStatuses(t *testing.T) {
 		t.Errorf("errors: %q and %q", rep.Results[0].Error, rep.Results[2].Error)
 	}
 
-	res = access(t, append(args, "-o", "yaml")...).expectExit(4)
+	res = access(t, append(args, "-o", "yaml")...).ExpectExit(4)
 	var fromYAML probeReport
-	if err := yaml.UnmarshalStrict([]byte(res.stdout), &fromYAML); err != nil || len(fromYAML.Results) != 4 || fromYAML.Identity.Username != saUser(ns, "reader") {
-		t.Errorf("-o yaml does not carry the record: %v\n%s", err, res.stdout)
+	if err := yaml.UnmarshalStrict([]byte(res.Stdout), &fromYAML); err != nil || len(fromYAML.Results) != 4 || fromYAML.Identity.Username != saUser(ns, "reader") {
+		t.Errorf("-o yaml does not carry the record: %v\n%s", err, res.Stdout)
 	}
 
 	// -q: the exit code alone.
-	res = access(t, append(args, "-q")...).expectExit(4)
-	if res.stdout != "" || res.stderr != "" {
-		t.Errorf("-q printed stdout %q, stderr %q", res.stdout, res.stderr)
+	res = access(t, append(args, "-q")...).ExpectExit(4)
+	if res.Stdout != "" || res.Stderr != "" {
+		t.Errorf("-q printed stdout %q, stderr %q", res.Stdout, res.Stderr)
 	}
 
 	// --body: the bodies alone, like curl.
-	res = access(t, "probe", "reader", "-n", ns, "--path", "/api", "--body").runOK()
-	if !strings.HasPrefix(res.stdout, `{"kind":"APIVersions"`) {
-		t.Errorf("--body printed %q, want the APIVersions body", res.stdout)
+	res = access(t, "probe", "reader", "-n", ns, "--path", "/api", "--body").RunOK()
+	if !strings.HasPrefix(res.Stdout, `{"kind":"APIVersions"`) {
+		t.Errorf("--body printed %q, want the APIVersions body", res.Stdout)
 	}
 }
 
@@ -256,12 +258,12 @@ func TestProbeService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := access(t, "probe", "caller", "-n", ns, "--service", "lonely").expectExit(5, "/: 503 Service Unavailable")
-	if !strings.Contains(res.stdout, env.cp.Server+"/api/v1/namespaces/"+ns+"/services/lonely/proxy/") || !strings.Contains(res.stdout, `no endpoints available for service "lonely"`) {
-		t.Errorf("stdout does not show the proxy URL and the server's message:\n%s", res.stdout)
+	res := access(t, "probe", "caller", "-n", ns, "--service", "lonely").ExpectExit(5, "/: 503 Service Unavailable")
+	if !strings.Contains(res.Stdout, env.cp.Server+"/api/v1/namespaces/"+ns+"/services/lonely/proxy/") || !strings.Contains(res.Stdout, `no endpoints available for service "lonely"`) {
+		t.Errorf("stdout does not show the proxy URL and the server's message:\n%s", res.Stdout)
 	}
 	// The namespace can be given in --service; a missing Service is a 404.
-	access(t, "probe", "caller", "-n", ns, "--service", ns+"/ghost:80", "--path", "/healthz").expectExit(5, "/healthz: 404 Not Found")
+	access(t, "probe", "caller", "-n", ns, "--service", ns+"/ghost:80", "--path", "/healthz").ExpectExit(5, "/healthz: 404 Not Found")
 
 	// A success needs an endpoint the proxy accepts: the API server only
 	// proxies to the IP of an existing Pod, never to loopback or link-local
@@ -304,17 +306,17 @@ func TestProbeService(t *testing.T) {
 	createEndpoints(t, ns, "web", "web-0", ip, port)
 	// The API server reads EndpointSlices from its cache: --wait covers
 	// the moment until it has seen this one.
-	res = access(t, "probe", "caller", "-n", ns, "--service", "web:80", "--path", "/healthz", "--body", "--wait", "20s").runOK()
-	if res.stdout != "hello from web\n" {
-		t.Errorf("--body through the service proxy = %q, want the backend's answer", res.stdout)
+	res = access(t, "probe", "caller", "-n", ns, "--service", "web:80", "--path", "/healthz", "--body", "--wait", "20s").RunOK()
+	if res.Stdout != "hello from web\n" {
+		t.Errorf("--body through the service proxy = %q, want the backend's answer", res.Stdout)
 	}
-	res = access(t, "probe", "caller", "-n", ns, "--service", "web", "--path", "/healthz", "-o", "json").runOK()
-	if rep := decodeProbe(t, res.stdout); rep.Service != ns+"/web" || rep.Results[0].Status != 200 ||
+	res = access(t, "probe", "caller", "-n", ns, "--service", "web", "--path", "/healthz", "-o", "json").RunOK()
+	if rep := decodeProbe(t, res.Stdout); rep.Service != ns+"/web" || rep.Results[0].Status != 200 ||
 		rep.Results[0].URL != env.cp.Server+"/api/v1/namespaces/"+ns+"/services/web/proxy/healthz" {
 		t.Errorf("record = %+v", rep)
 	}
 	// The backend's own status comes through: 404 is exit 5.
-	access(t, "probe", "caller", "-n", ns, "--service", "web", "--path", "/nope").expectExit(5, "/nope: 404 Not Found")
+	access(t, "probe", "caller", "-n", ns, "--service", "web", "--path", "/nope").ExpectExit(5, "/nope: 404 Not Found")
 
 	// https:NAME asks the API server to speak TLS to the endpoint.
 	tlsListener, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
@@ -328,9 +330,9 @@ func TestProbeService(t *testing.T) {
 	tlsBackend.StartTLS()
 	t.Cleanup(tlsBackend.Close)
 	createEndpoints(t, ns, "webtls", "web-0", ip, tlsListener.Addr().(*net.TCPAddr).Port)
-	res = access(t, "probe", "caller", "-n", ns, "--service", "https:webtls", "--body", "--wait", "20s").runOK()
-	if res.stdout != "hello over tls, tls=true\n" {
-		t.Errorf("--service https:webtls --body = %q, want the TLS backend's answer", res.stdout)
+	res = access(t, "probe", "caller", "-n", ns, "--service", "https:webtls", "--body", "--wait", "20s").RunOK()
+	if res.Stdout != "hello over tls, tls=true\n" {
+		t.Errorf("--service https:webtls --body = %q, want the TLS backend's answer", res.Stdout)
 	}
 }
 
@@ -372,41 +374,42 @@ func TestProbeWait(t *testing.T) {
 	createServiceAccount(t, ns, "late")
 	path := "/api/v1/namespaces/" + ns + "/configmaps"
 
-	access(t, "probe", "late", "-n", ns, "--path", path).expectExit(4)
+	access(t, "probe", "late", "-n", ns, "--path", path).ExpectExit(4)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	client := adminClient(t) // here: it fails the test, which only this goroutine may
 	bound := make(chan error, 1)
 	go func() {
 		select {
 		case <-time.After(2 * time.Second):
-			bound <- createRoleAndBinding(ctx, t, ns, "late", listConfigMaps)
+			bound <- grantRole(ctx, client, ns, "late-"+randomSuffix(), listConfigMaps, ns, "late")
 		case <-ctx.Done():
 			bound <- ctx.Err()
 		}
 	}()
-	res := access(t, "probe", "late", "-n", ns, "--path", path, "--path", "/api", "--wait", "60s", "-o", "json", "-v=1").runOK()
+	res := access(t, "probe", "late", "-n", ns, "--path", path, "--path", "/api", "--wait", "60s", "-o", "json", "-v=1").RunOK()
 	if err := <-bound; err != nil {
 		t.Fatal(err)
 	}
-	rep := decodeProbe(t, res.stdout)
+	rep := decodeProbe(t, res.Stdout)
 	if rep.Attempts < 2 || !rep.Results[0].OK || rep.Results[0].Status != 200 {
 		t.Errorf("attempts %d, result %+v; want 200 after several attempts", rep.Attempts, rep.Results[0])
 	}
-	if res.elapsed < 2*time.Second || res.elapsed > 30*time.Second {
-		t.Errorf("took %s; the RoleBinding came after 2s", res.elapsed)
+	if res.Elapsed < 2*time.Second || res.Elapsed > 30*time.Second {
+		t.Errorf("took %s; the RoleBinding came after 2s", res.Elapsed)
 	}
-	if !strings.Contains(res.stderr, "retrying in") {
-		t.Errorf("-v=1 does not log the retries:\n%s", res.stderr)
+	if !strings.Contains(res.Stderr, "retrying in") {
+		t.Errorf("-v=1 does not log the retries:\n%s", res.Stderr)
 	}
 
 	// Nothing grants secrets in kube-system: the wait ends with the 403.
-	res = access(t, "probe", "late", "-n", ns, "--path", "/api/v1/namespaces/kube-system/secrets", "--wait", "2s", "-o", "json").expectExit(4, "403 Forbidden")
-	if rep := decodeProbe(t, res.stdout); rep.Attempts < 3 || rep.Results[0].Status != 403 {
+	res = access(t, "probe", "late", "-n", ns, "--path", "/api/v1/namespaces/kube-system/secrets", "--wait", "2s", "-o", "json").ExpectExit(4, "403 Forbidden")
+	if rep := decodeProbe(t, res.Stdout); rep.Attempts < 3 || rep.Results[0].Status != 403 {
 		t.Errorf("attempts %d, status %d; want several attempts ending in 403", rep.Attempts, rep.Results[0].Status)
 	}
-	if res.elapsed < 2*time.Second || res.elapsed > 15*time.Second {
-		t.Errorf("--wait 2s took %s", res.elapsed)
+	if res.Elapsed < 2*time.Second || res.Elapsed > 15*time.Second {
+		t.Errorf("--wait 2s took %s", res.Elapsed)
 	}
 }
 
@@ -431,17 +434,17 @@ func TestProbeTokenNeverLogged(t *testing.T) {
 	secret := createTokenSecret(t, ns, "quiet", "quiet-token")
 	legacy := string(secret.Data[corev1.ServiceAccountTokenKey])
 
-	res := access(t, "probe", "quiet", "-n", ns, "--source=secret", "-v=10", "--path", "/api", "--path", "/api/v1/namespaces/kube-system/secrets").expectExit(4)
-	if !strings.Contains(res.stderr, `"Request" verb="GET"`) || !strings.Contains(res.stderr, "selfsubjectreviews") {
-		t.Errorf("-v=10 logged no probe requests; is verbosity working?\n%s", res.stderr)
+	res := access(t, "probe", "quiet", "-n", ns, "--source=secret", "-v=10", "--path", "/api", "--path", "/api/v1/namespaces/kube-system/secrets").ExpectExit(4)
+	if !strings.Contains(res.Stderr, `"Request" verb="GET"`) || !strings.Contains(res.Stderr, "selfsubjectreviews") {
+		t.Errorf("-v=10 logged no probe requests; is verbosity working?\n%s", res.Stderr)
 	}
-	assertNoSecretLeak(t, "stderr of probe -v=10", res.stderr, legacy)
-	assertNoSecretLeak(t, "stdout of probe -v=10", res.stdout, legacy)
+	harness.AssertNoSecretLeak(t, "stderr of probe -v=10", res.Stderr, legacy)
+	harness.AssertNoSecretLeak(t, "stdout of probe -v=10", res.Stdout, legacy)
 
 	token := requestToken(t, ns, "quiet")
-	res = access(t, "probe", "--token-file", "-", "-v=10", "-o", "json").withStdin(token).runOK()
-	assertNoSecretLeak(t, "stderr of probe --token-file - -v=10", res.stderr, token)
-	assertNoSecretLeak(t, "stdout of probe --token-file - -v=10", res.stdout, token)
+	res = access(t, "probe", "--token-file", "-", "-v=10", "-o", "json").WithStdin(token).RunOK()
+	harness.AssertNoSecretLeak(t, "stderr of probe --token-file - -v=10", res.Stderr, token)
+	harness.AssertNoSecretLeak(t, "stdout of probe --token-file - -v=10", res.Stdout, token)
 }
 
 // TestProbeRequestCount pins the requests a probe sends, as client-go logs
@@ -480,10 +483,10 @@ func TestProbeRequestCount(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := access(t, append(tc.args, "-v=6")...)
 			if tc.stdin != "" {
-				r = r.withStdin(tc.stdin)
+				r = r.WithStdin(tc.stdin)
 			}
-			res := r.runOK()
-			got := responses(res.stderr)
+			res := r.RunOK()
+			got := responses(res.Stderr)
 			if len(got) != tc.want {
 				t.Errorf("%d requests, want %d:\n%s", len(got), tc.want, strings.Join(got, "\n"))
 			}
@@ -516,9 +519,9 @@ func TestProbeUsageErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := access(t, append([]string{"probe", "--server", server}, tc.args...)...).expectExit(2, "error: ", tc.want)
-			if res.stdout != "" {
-				t.Errorf("stdout is not empty: %q", res.stdout)
+			res := access(t, append([]string{"probe", "--server", server}, tc.args...)...).ExpectExit(2, "error: ", tc.want)
+			if res.Stdout != "" {
+				t.Errorf("stdout is not empty: %q", res.Stdout)
 			}
 		})
 	}

@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +26,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-access/kubectl-access/pkg/controlplane"
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // whoamiJSON mirrors the parts of `kubectl access whoami -o json` these
@@ -95,17 +94,8 @@ func createGrantedNamespaces(t *testing.T, client kubernetes.Interface, prefix s
 			if !grant {
 				return
 			}
-			role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "cm-reader"}, Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}}}
-			if _, err := client.RbacV1().Roles(name).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-				errs <- err
-				return
-			}
-			rb := &rbacv1.RoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: "cm-reader"},
-				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "cm-reader"},
-				Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: saNS, Name: sa}},
-			}
-			if _, err := client.RbacV1().RoleBindings(name).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+			rule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}
+			if err := grantRole(ctx, client, name, "cm-reader", rule, saNS, sa); err != nil {
 				errs <- err
 			}
 		}()
@@ -209,18 +199,18 @@ func TestWhoamiUnderThrottling(t *testing.T) {
 	throttle(t, ns, "throttled")
 
 	res := access(t, "whoami", "--token-file", "-", "-A", "--concurrency=32", "-o", "json", "-v=6").
-		withStdin(token).withTimeout(throttledBound + time.Minute).runOK()
-	if res.elapsed > throttledBound {
-		t.Errorf("whoami -A under throttling took %s, documented bound %s", res.elapsed, throttledBound)
+		WithStdin(token).WithTimeout(throttledBound + time.Minute).RunOK()
+	if res.Elapsed > throttledBound {
+		t.Errorf("whoami -A under throttling took %s, documented bound %s", res.Elapsed, throttledBound)
 	}
-	rejected := strings.Count(res.stderr, "429 Too Many Requests")
+	rejected := strings.Count(res.Stderr, "429 Too Many Requests")
 	if rejected == 0 {
-		t.Fatalf("the server throttled nothing: the test proves nothing\n%s", res.stderr)
+		t.Fatalf("the server throttled nothing: the test proves nothing\n%s", res.Stderr)
 	}
-	t.Logf("%d requests answered 429 and retried; whoami -A took %s", rejected, res.elapsed)
+	t.Logf("%d requests answered 429 and retried; whoami -A took %s", rejected, res.Elapsed)
 
 	var rec whoamiJSON
-	if err := json.Unmarshal([]byte(res.stdout), &rec); err != nil {
+	if err := json.Unmarshal([]byte(res.Stdout), &rec); err != nil {
 		t.Fatalf("whoami -o json: %v", err)
 	}
 	seen := 0
@@ -240,7 +230,7 @@ func TestWhoamiUnderThrottling(t *testing.T) {
 	if seen != len(granted) {
 		t.Errorf("%d of the %d namespaces were reviewed", seen, len(granted))
 	}
-	assertNoSecretLeak(t, "stderr", res.stderr, token)
+	harness.AssertNoSecretLeak(t, "stderr", res.Stderr, token)
 }
 
 // TestWhoamiServerStopsMidRun stops kube-apiserver of a control plane of its
@@ -262,9 +252,8 @@ func TestWhoamiServerStopsMidRun(t *testing.T) {
 	createGrantedNamespaces(t, client, "stop", 150, "default", "default")
 
 	const requestTimeout = 5 * time.Second
-	cmd := exec.Command(filepath.Join(env.binDir, "kubectl"), "access", "whoami", "-A", "--concurrency=1",
-		"--request-timeout="+requestTimeout.String(), "-o", "json", "-v=6")
-	cmd.Env = []string{"PATH=" + env.binDir + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "KUBECONFIG=" + cp.AdminKubeconfig}
+	cmd := access(t, "whoami", "-A", "--concurrency=1", "--request-timeout="+requestTimeout.String(), "-o", "json", "-v=6").
+		WithKubeconfig(cp.AdminKubeconfig).Exec(t.Context())
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderrPipe, err := cmd.StderrPipe()
@@ -360,9 +349,7 @@ func TestWhoamiInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(filepath.Join(env.binDir, "kubectl"), "access", "whoami", "--token-file", "-", "-A")
-	cmd.Env = []string{"PATH=" + env.binDir + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "KUBECONFIG=" + path}
-	cmd.Stdin = strings.NewReader("subject-token\n")
+	cmd := access(t, "whoami", "--token-file", "-", "-A").WithKubeconfig(path).WithStdin("subject-token\n").Exec(t.Context())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // tokenRecord mirrors `kubectl access token -o json`.
@@ -29,10 +31,10 @@ type tokenRecord struct {
 
 func tokenJSON(t *testing.T, args ...string) tokenRecord {
 	t.Helper()
-	res := access(t, append([]string{"token", "-o", "json"}, args...)...).runOK()
+	res := access(t, append([]string{"token", "-o", "json"}, args...)...).RunOK()
 	var rec tokenRecord
-	if err := json.Unmarshal([]byte(res.stdout), &rec); err != nil {
-		t.Fatalf("token -o json is not JSON: %v\n%s", err, res.stdout)
+	if err := json.Unmarshal([]byte(res.Stdout), &rec); err != nil {
+		t.Fatalf("token -o json is not JSON: %v\n%s", err, res.Stdout)
 	}
 	return rec
 }
@@ -51,18 +53,28 @@ func secretNames(t *testing.T, ns string) []string {
 	return names
 }
 
+// assertSecretsUnchanged fails the test unless the Secrets of ns are still
+// before, as secretNames listed them; who names what must not have changed
+// them.
+func assertSecretsUnchanged(t *testing.T, ns string, before []string, who string) {
+	t.Helper()
+	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("%s changed the Secrets of %s from %v to %v", who, ns, before, after)
+	}
+}
+
 func TestTokenFromLegacySecret(t *testing.T) {
 	ns := newNamespace(t)
 	createServiceAccount(t, ns, "legacy")
 	secret := createTokenSecret(t, ns, "legacy", "legacy-token")
 	want := string(secret.Data[corev1.ServiceAccountTokenKey])
 
-	res := access(t, "token", "legacy", "-n", ns).runOK()
-	if res.stdout != want {
-		t.Errorf("token printed %d bytes, want exactly the Secret's %d-byte token (no newline off a terminal)", len(res.stdout), len(want))
+	res := access(t, "token", "legacy", "-n", ns).RunOK()
+	if res.Stdout != want {
+		t.Errorf("token printed %d bytes, want exactly the Secret's %d-byte token (no newline off a terminal)", len(res.Stdout), len(want))
 	}
-	if res.stderr != "" {
-		t.Errorf("stderr is not empty: %q", res.stderr)
+	if res.Stderr != "" {
+		t.Errorf("stderr is not empty: %q", res.Stderr)
 	}
 	rec := tokenJSON(t, "legacy", "-n", ns)
 	if rec.Source != "secret" || rec.SecretName != "legacy-token" || rec.Token != want || rec.ExpirationTimestamp != nil ||
@@ -70,11 +82,11 @@ func TestTokenFromLegacySecret(t *testing.T) {
 		t.Errorf("token -o json = %+v, want source secret from Secret legacy-token with no expiry", rec)
 	}
 	// -v=1 says which source was used, on stderr only.
-	res = access(t, "token", "legacy", "-n", ns, "-v=1").runOK()
-	if res.stdout != want || !strings.Contains(res.stderr, "legacy-token") {
-		t.Errorf("token -v=1: stdout is the token: %v; stderr names the Secret: %q", res.stdout == want, res.stderr)
+	res = access(t, "token", "legacy", "-n", ns, "-v=1").RunOK()
+	if res.Stdout != want || !strings.Contains(res.Stderr, "legacy-token") {
+		t.Errorf("token -v=1: stdout is the token: %v; stderr names the Secret: %q", res.Stdout == want, res.Stderr)
 	}
-	if got := whoIs(t, res.stdout); got != "system:serviceaccount:"+ns+":legacy" {
+	if got := whoIs(t, res.Stdout); got != "system:serviceaccount:"+ns+":legacy" {
 		t.Errorf("the API server sees the token as %q", got)
 	}
 }
@@ -84,8 +96,8 @@ func TestTokenRequestWhenNoSecret(t *testing.T) {
 	createServiceAccount(t, ns, "modern")
 	before := secretNames(t, ns)
 
-	res := access(t, "token", "modern", "-n", ns).runOK()
-	if got, want := whoIs(t, res.stdout), "system:serviceaccount:"+ns+":modern"; got != want {
+	res := access(t, "token", "modern", "-n", ns).RunOK()
+	if got, want := whoIs(t, res.Stdout), "system:serviceaccount:"+ns+":modern"; got != want {
 		t.Errorf("the API server sees the token as %q, want %q", got, want)
 	}
 	rec := tokenJSON(t, "modern", "-n", ns, "--duration=1h", "--audience=https://kubernetes.default.svc.cluster.local", "--audience=vault")
@@ -101,48 +113,44 @@ func TestTokenRequestWhenNoSecret(t *testing.T) {
 	if strings.Join(rec.Audiences, ",") != "https://kubernetes.default.svc.cluster.local,vault" {
 		t.Errorf("audiences = %v", rec.Audiences)
 	}
-	res = access(t, "token", "modern", "-n", ns, "--claims").runOK()
+	res = access(t, "token", "modern", "-n", ns, "--claims").RunOK()
 	var claims struct {
 		Claims            map[string]any `json:"claims"`
 		SignatureVerified bool           `json:"signatureVerified"`
 	}
-	if err := json.Unmarshal([]byte(res.stdout), &claims); err != nil {
-		t.Fatalf("--claims is not JSON: %v\n%s", err, res.stdout)
+	if err := json.Unmarshal([]byte(res.Stdout), &claims); err != nil {
+		t.Fatalf("--claims is not JSON: %v\n%s", err, res.Stdout)
 	}
 	if claims.Claims["sub"] != "system:serviceaccount:"+ns+":modern" || claims.SignatureVerified {
 		t.Errorf("--claims = %+v, want subject system:serviceaccount:%s:modern, not verified", claims, ns)
 	}
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(before, ",") {
-		t.Errorf("Secrets changed from %v to %v: the request path must create none", before, after)
-	}
+	assertSecretsUnchanged(t, ns, before, "the TokenRequest path, which must create none,")
 }
 
 func TestTokenCreateSecretIsIdempotent(t *testing.T) {
 	ns := newNamespace(t)
 	createServiceAccount(t, ns, "ci")
-	res := access(t, "token", "ci", "-n", ns, "--source=secret", "--create-secret").runOK()
-	if !strings.Contains(res.stderr, "long-lived") {
-		t.Errorf("no long-lived credential warning on stderr: %q", res.stderr)
+	res := access(t, "token", "ci", "-n", ns, "--source=secret", "--create-secret").RunOK()
+	if !strings.Contains(res.Stderr, "long-lived") {
+		t.Errorf("no long-lived credential warning on stderr: %q", res.Stderr)
 	}
 	secret, err := adminClient(t).CoreV1().Secrets(ns).Get(context.Background(), "ci-token", metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("Secret ci-token was not created: %v", err)
 	}
-	if res.stdout != string(secret.Data[corev1.ServiceAccountTokenKey]) {
+	if res.Stdout != string(secret.Data[corev1.ServiceAccountTokenKey]) {
 		t.Error("printed token is not the created Secret's")
 	}
 	first := secretNames(t, ns)
 
-	again := access(t, "token", "ci", "-n", ns, "--source=secret", "--create-secret").runOK()
-	if again.stdout != res.stdout {
+	again := access(t, "token", "ci", "-n", ns, "--source=secret", "--create-secret").RunOK()
+	if again.Stdout != res.Stdout {
 		t.Error("second run printed another token")
 	}
-	if strings.Contains(again.stderr, "created") {
-		t.Errorf("second run says it created something: %q", again.stderr)
+	if strings.Contains(again.Stderr, "created") {
+		t.Errorf("second run says it created something: %q", again.Stderr)
 	}
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(first, ",") {
-		t.Errorf("second run changed the Secrets from %v to %v", first, after)
-	}
+	assertSecretsUnchanged(t, ns, first, "second run")
 }
 
 func TestTokenSkipsInvalidatedSecret(t *testing.T) {
@@ -153,7 +161,7 @@ func TestTokenSkipsInvalidatedSecret(t *testing.T) {
 	if _, err := adminClient(t).CoreV1().Secrets(ns).Update(context.Background(), secret, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	access(t, "token", "old", "-n", ns, "--source=secret").expectExit(1, "no usable token Secret", "--create-secret")
+	access(t, "token", "old", "-n", ns, "--source=secret").ExpectExit(1, "no usable token Secret", "--create-secret")
 	rec := tokenJSON(t, "old", "-n", ns)
 	if rec.Source != "request" {
 		t.Errorf("auto used %q, want request (the only Secret is invalidated)", rec.Source)
@@ -179,9 +187,9 @@ func TestTokenExecCredential(t *testing.T) {
 	cfg.CurrentContext = "robot"
 	path := writeKubeconfig(t, cfg)
 
-	res := kubectl(t, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}").withKubeconfig(path).runOK()
-	if want := "system:serviceaccount:" + ns + ":robot"; res.stdout != want {
-		t.Errorf("kubectl auth whoami through the exec plugin = %q, want %q", res.stdout, want)
+	res := kubectl(t, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}").WithKubeconfig(path).RunOK()
+	if want := "system:serviceaccount:" + ns + ":robot"; res.Stdout != want {
+		t.Errorf("kubectl auth whoami through the exec plugin = %q, want %q", res.Stdout, want)
 	}
 }
 
@@ -191,13 +199,7 @@ func TestTokenBadInput(t *testing.T) {
 	noRights := tokenKubeconfig(t, requestToken(t, ns, "plain"), ns)
 	before := secretNames(t, ns)
 
-	cases := []struct {
-		name       string
-		args       []string
-		kubeconfig string
-		code       int
-		want       []string
-	}{
+	cases := []refusal{
 		{"unknown service account", []string{"token", "ghost", "-n", ns}, "", 1, []string{`service account "ghost" not found in namespace "` + ns + `"`}},
 		{"unknown service account, request", []string{"token", "ghost", "-n", ns, "--source=request"}, "", 1, []string{`"ghost" not found`}},
 		{"unknown namespace", []string{"token", "-n", "no-such-ns-" + randomSuffix()}, "", 1, []string{"not found in namespace"}},
@@ -210,18 +212,8 @@ func TestTokenBadInput(t *testing.T) {
 		{"too many arguments", []string{"token", "a", "b", "-n", ns}, "", 2, []string{"at most 1 argument"}},
 		{"unreachable server", []string{"token", "plain", "-n", ns, "--server=https://127.0.0.1:1"}, "", 7, []string{"connection refused"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := access(t, tc.args...)
-			if tc.kubeconfig != "" {
-				r = r.withKubeconfig(tc.kubeconfig)
-			}
-			r.expectRefusal(tc.code, tc.want...)
-		})
-	}
-	if after := secretNames(t, ns); strings.Join(after, ",") != strings.Join(before, ",") {
-		t.Errorf("bad input changed the Secrets from %v to %v", before, after)
-	}
+	expectRefusals(t, cases)
+	assertSecretsUnchanged(t, ns, before, "bad input")
 }
 
 // TestTokenNeverLogged runs every token path at the highest verbosity the
@@ -232,19 +224,19 @@ func TestTokenNeverLogged(t *testing.T) {
 	secret := createTokenSecret(t, ns, "quiet", "quiet-token")
 	legacy := string(secret.Data[corev1.ServiceAccountTokenKey])
 
-	res := access(t, "token", "quiet", "-n", ns, "-v=10").runOK()
-	if res.stdout != legacy {
+	res := access(t, "token", "quiet", "-n", ns, "-v=10").RunOK()
+	if res.Stdout != legacy {
 		t.Fatal("wrong token printed")
 	}
-	if !strings.Contains(res.stderr, `"Request" verb="GET"`) {
-		t.Errorf("-v=10 logged no requests; is verbosity working?\n%s", res.stderr)
+	if !strings.Contains(res.Stderr, `"Request" verb="GET"`) {
+		t.Errorf("-v=10 logged no requests; is verbosity working?\n%s", res.Stderr)
 	}
-	assertNoSecretLeak(t, "stderr of token --source=secret -v=10", res.stderr, legacy)
+	harness.AssertNoSecretLeak(t, "stderr of token --source=secret -v=10", res.Stderr, legacy)
 
-	res = access(t, "token", "quiet", "-n", ns, "--source=request", "-v=10", "-o", "json").runOK()
+	res = access(t, "token", "quiet", "-n", ns, "--source=request", "-v=10", "-o", "json").RunOK()
 	var rec tokenRecord
-	if err := json.Unmarshal([]byte(res.stdout), &rec); err != nil {
+	if err := json.Unmarshal([]byte(res.Stdout), &rec); err != nil {
 		t.Fatal(err)
 	}
-	assertNoSecretLeak(t, "stderr of token --source=request -v=10", res.stderr, rec.Token)
+	harness.AssertNoSecretLeak(t, "stderr of token --source=request -v=10", res.Stderr, rec.Token)
 }

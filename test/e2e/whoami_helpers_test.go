@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -58,13 +55,7 @@ type namespaceRecord struct {
 // parseWhoami decodes whoami -o json output, failing on unknown shapes.
 func parseWhoami(t *testing.T, stdout string) whoamiRecord {
 	t.Helper()
-	var rec whoamiRecord
-	dec := json.NewDecoder(strings.NewReader(stdout))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rec); err != nil {
-		t.Fatalf("whoami -o json is not the documented record: %v\n%s", err, stdout)
-	}
-	return rec
+	return decodeRecord[whoamiRecord](t, "whoami", stdout)
 }
 
 // namespace returns the record's entry for ns.
@@ -213,16 +204,6 @@ func createNamespaces(t *testing.T, n int) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// writeToken writes a token to a file readable only by the owner.
-func writeToken(t *testing.T, token string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // tableRows returns the cells of the rules table's rows whose first

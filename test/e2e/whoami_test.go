@@ -7,6 +7,8 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // TestWhoamiServiceAccount: with the admin's client certificate in the
@@ -25,8 +27,8 @@ func TestWhoamiServiceAccount(t *testing.T) {
 	}
 	bindTo(t, "", createClusterRole(t, clusterRules...), ns, "reader")
 
-	res := access(t, "whoami", "reader", "-n", ns, "-o", "json").runOK()
-	rec := parseWhoami(t, res.stdout)
+	res := access(t, "whoami", "reader", "-n", ns, "-o", "json").RunOK()
+	rec := parseWhoami(t, res.Stdout)
 	if rec.APIVersion != "access.kubectl-access.io/v1alpha1" || rec.Kind != "WhoAmI" {
 		t.Errorf("record is %s %s", rec.APIVersion, rec.Kind)
 	}
@@ -67,26 +69,26 @@ func TestWhoamiServiceAccount(t *testing.T) {
 	}
 
 	// The human view: identity, then one table.
-	res = access(t, "whoami", "reader", "-n", ns).runOK()
+	res = access(t, "whoami", "reader", "-n", ns).RunOK()
 	for _, w := range []string{"Username", "system:serviceaccount:" + ns + ":reader", "SelfSubjectReview (authentication.k8s.io/v1)"} {
-		if !strings.Contains(res.stdout, w) {
-			t.Errorf("human output lacks %q:\n%s", w, res.stdout)
+		if !strings.Contains(res.Stdout, w) {
+			t.Errorf("human output lacks %q:\n%s", w, res.Stdout)
 		}
 	}
-	if row := tableRow(t, res.stdout, "pods"); row[3] != "[get list]" || row[4] != ns || row[5] != "" {
+	if row := tableRow(t, res.Stdout, "pods"); row[3] != "[get list]" || row[4] != ns || row[5] != "" {
 		t.Errorf("pods row = %q, want [get list] in %s, no risk", row, ns)
 	}
-	if row := tableRow(t, res.stdout, "configmaps"); row[2] != "[settings]" || row[3] != "[get]" {
+	if row := tableRow(t, res.Stdout, "configmaps"); row[2] != "[settings]" || row[3] != "[get]" {
 		t.Errorf("configmaps row = %q, want [get] on [settings]", row)
 	}
-	if rows := tableRows(t, res.stdout, "", "/metrics"); len(rows) != 1 || rows[0][3] != "[get]" {
+	if rows := tableRows(t, res.Stdout, "", "/metrics"); len(rows) != 1 || rows[0][3] != "[get]" {
 		t.Errorf("/metrics rows = %q", rows)
 	}
-	if strings.Contains(res.stdout, "*.*") || strings.Contains(res.stdout, "[*]") {
-		t.Errorf("the admin's rules appear:\n%s", res.stdout)
+	if strings.Contains(res.Stdout, "*.*") || strings.Contains(res.Stdout, "[*]") {
+		t.Errorf("the admin's rules appear:\n%s", res.Stdout)
 	}
-	if res.stderr != "" {
-		t.Errorf("stderr = %q, want nothing", res.stderr)
+	if res.Stderr != "" {
+		t.Errorf("stderr = %q, want nothing", res.Stderr)
 	}
 }
 
@@ -111,7 +113,7 @@ func TestWhoamiWhereRulesHold(t *testing.T) {
 	}
 	list := strings.Join([]string{none, other, home}, ",")
 
-	rec := parseWhoami(t, access(t, "whoami", "multi", "-n", home, "--namespaces", list, "-o", "json").runOK().stdout)
+	rec := parseWhoami(t, access(t, "whoami", "multi", "-n", home, "--namespaces", list, "-o", "json").RunOK().Stdout)
 	if len(rec.Namespaces) != 3 {
 		t.Errorf("%d namespaces reviewed, want the 3 given", len(rec.Namespaces))
 	}
@@ -119,21 +121,21 @@ func TestWhoamiWhereRulesHold(t *testing.T) {
 	check(t, rec, other, configmaps, jobs)
 	check(t, rec, none, jobs)
 
-	res := access(t, "whoami", "multi", "-n", home, "--namespaces", list).runOK()
+	res := access(t, "whoami", "multi", "-n", home, "--namespaces", list).RunOK()
 	for resource, where := range map[string]string{
 		"pods":       home,
 		"configmaps": other,
 		"jobs.batch": "all 3 reviewed namespaces",
 		"selfsubjectrulesreviews.authorization.k8s.io": "all 3 reviewed namespaces",
 	} {
-		if row := tableRow(t, res.stdout, resource); row[4] != where {
+		if row := tableRow(t, res.Stdout, resource); row[4] != where {
 			t.Errorf("%s holds %q, want %q", resource, row[4], where)
 		}
 	}
 
 	// -A reviews every namespace, listed with the admin's credentials.
-	res = access(t, "whoami", "multi", "-n", home, "-A", "-o", "json").runOK()
-	rec = parseWhoami(t, res.stdout)
+	res = access(t, "whoami", "multi", "-n", home, "-A", "-o", "json").RunOK()
+	rec = parseWhoami(t, res.Stdout)
 	var reviewed []string
 	for _, n := range rec.Namespaces {
 		reviewed = append(reviewed, n.Namespace)
@@ -159,11 +161,11 @@ func TestWhoamiWhereRulesHold(t *testing.T) {
 			t.Errorf("namespace %s: %s", n.Namespace, n.Error)
 		}
 	}
-	res = access(t, "whoami", "multi", "-n", home, "-A").runOK()
-	if row := tableRow(t, res.stdout, "pods"); row[4] != home {
+	res = access(t, "whoami", "multi", "-n", home, "-A").RunOK()
+	if row := tableRow(t, res.Stdout, "pods"); row[4] != home {
 		t.Errorf("with -A, pods holds %q, want only %s", row[4], home)
 	}
-	if row := tableRow(t, res.stdout, "jobs.batch"); !strings.HasPrefix(row[4], "all ") || !strings.HasSuffix(row[4], " reviewed namespaces") {
+	if row := tableRow(t, res.Stdout, "jobs.batch"); !strings.HasPrefix(row[4], "all ") || !strings.HasSuffix(row[4], " reviewed namespaces") {
 		t.Errorf("with -A, jobs (ClusterRoleBinding) holds %q, want all reviewed namespaces", row[4])
 	}
 }
@@ -175,14 +177,14 @@ func TestWhoamiRisk(t *testing.T) {
 	createServiceAccount(t, ns, "boss")
 	bindTo(t, "", rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"}, ns, "boss")
 
-	res := access(t, "whoami", "boss", "-n", ns, "--fail-on-risk").expectExit(8, "--fail-on-risk", "admin")
-	if row := tableRow(t, res.stdout, "*.*"); row[3] != "[*]" || row[5] != "admin" {
+	res := access(t, "whoami", "boss", "-n", ns, "--fail-on-risk").ExpectExit(8, "--fail-on-risk", "admin")
+	if row := tableRow(t, res.Stdout, "*.*"); row[3] != "[*]" || row[5] != "admin" {
 		t.Errorf("cluster-admin row = %q, want [*] marked admin", row)
 	}
-	if !strings.Contains(res.stdout, "REASON") || !strings.Contains(res.stdout, "admin rights") {
-		t.Errorf("no legend saying why the admin rule is risky:\n%s", res.stdout)
+	if !strings.Contains(res.Stdout, "REASON") || !strings.Contains(res.Stdout, "admin rights") {
+		t.Errorf("no legend saying why the admin rule is risky:\n%s", res.Stdout)
 	}
-	rec := parseWhoami(t, access(t, "whoami", "boss", "-n", ns, "-o", "json").runOK().stdout)
+	rec := parseWhoami(t, access(t, "whoami", "boss", "-n", ns, "-o", "json").RunOK().Stdout)
 	found := false
 	for _, r := range rec.Risks {
 		if r.Check == "admin" && r.Namespace == ns && slices.Contains(r.Rule.Verbs, "*") && r.Reason != "" {
@@ -196,16 +198,16 @@ func TestWhoamiRisk(t *testing.T) {
 	// A narrower but still dangerous right: reading Secrets.
 	createServiceAccount(t, ns, "peek")
 	bindRole(t, ns, "peek", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list"}})
-	res = access(t, "whoami", "peek", "-n", ns, "--fail-on-risk").expectExit(8, "read-secrets")
-	if row := tableRow(t, res.stdout, "secrets"); row[5] != "read-secrets" {
+	res = access(t, "whoami", "peek", "-n", ns, "--fail-on-risk").ExpectExit(8, "read-secrets")
+	if row := tableRow(t, res.Stdout, "secrets"); row[5] != "read-secrets" {
 		t.Errorf("secrets row = %q, want read-secrets", row)
 	}
 
-	res = access(t, "whoami", "-n", ns, "--fail-on-risk").runOK()
-	if strings.Contains(res.stdout, "REASON") {
-		t.Errorf("the default service account has risky rules:\n%s", res.stdout)
+	res = access(t, "whoami", "-n", ns, "--fail-on-risk").RunOK()
+	if strings.Contains(res.Stdout, "REASON") {
+		t.Errorf("the default service account has risky rules:\n%s", res.Stdout)
 	}
-	if rec := parseWhoami(t, access(t, "whoami", "-n", ns, "-o", "json", "--fail-on-risk").runOK().stdout); len(rec.Risks) != 0 {
+	if rec := parseWhoami(t, access(t, "whoami", "-n", ns, "-o", "json", "--fail-on-risk").RunOK().Stdout); len(rec.Risks) != 0 {
 		t.Errorf("default service account risks = %+v", rec.Risks)
 	}
 }
@@ -213,7 +215,7 @@ func TestWhoamiRisk(t *testing.T) {
 // TestWhoamiCurrent: --current reports the kubeconfig's own identity.
 func TestWhoamiCurrent(t *testing.T) {
 	ns := newNamespace(t)
-	rec := parseWhoami(t, access(t, "whoami", "--current", "-n", ns, "-o", "json").runOK().stdout)
+	rec := parseWhoami(t, access(t, "whoami", "--current", "-n", ns, "-o", "json").RunOK().Stdout)
 	if rec.User.Username != "kubectl-access-admin" || !slices.Contains(rec.User.Groups, "system:masters") {
 		t.Errorf("--current user = %+v, want kubectl-access-admin in system:masters", rec.User)
 	}
@@ -234,19 +236,19 @@ func TestWhoamiTokenFile(t *testing.T) {
 	token := requestToken(t, ns, "filed")
 	want := "system:serviceaccount:" + ns + ":filed"
 
-	res := access(t, "whoami", "--token-file", writeToken(t, token), "-n", ns, "-o", "json").runOK()
-	rec := parseWhoami(t, res.stdout)
+	res := access(t, "whoami", "--token-file", writeTokenFile(t, token), "-n", ns, "-o", "json").RunOK()
+	rec := parseWhoami(t, res.Stdout)
 	if rec.User.Username != want {
 		t.Errorf("--token-file user = %q, want %q", rec.User.Username, want)
 	}
 	if atoms := rec.namespace(t, ns).atoms(); !atoms["/services/ get"] || atoms["*/*/ *"] {
 		t.Errorf("--token-file rules are not the token's: %v", atoms)
 	}
-	assertNoSecretLeak(t, "whoami --token-file output", res.stdout+res.stderr, token)
+	harness.AssertNoSecretLeak(t, "whoami --token-file output", res.Stdout+res.Stderr, token)
 
-	res = access(t, "whoami", "--token-file", "-", "-n", ns).withStdin(token + "\n").runOK()
-	if !strings.Contains(res.stdout, want) {
-		t.Errorf("--token-file - does not report %s:\n%s", want, res.stdout)
+	res = access(t, "whoami", "--token-file", "-", "-n", ns).WithStdin(token + "\n").RunOK()
+	if !strings.Contains(res.Stdout, want) {
+		t.Errorf("--token-file - does not report %s:\n%s", want, res.Stdout)
 	}
 }
 
@@ -254,34 +256,20 @@ func TestWhoamiBadInput(t *testing.T) {
 	ns := newNamespace(t)
 	createServiceAccount(t, ns, "plain")
 	noRights := tokenKubeconfig(t, requestToken(t, ns, "plain"), ns)
-	garbage := writeToken(t, "this-is-not-a-token")
+	garbage := writeTokenFile(t, "this-is-not-a-token")
 
-	cases := []struct {
-		name       string
-		args       []string
-		kubeconfig string
-		code       int
-		want       []string
-	}{
+	cases := []refusal{
 		{"unknown service account", []string{"whoami", "ghost", "-n", ns}, "", 1, []string{`service account "ghost" not found in namespace "` + ns + `"`}},
 		{"unknown namespace", []string{"whoami", "-n", "no-such-ns-" + randomSuffix()}, "", 1, []string{"not found in namespace"}},
 		{"garbage token", []string{"whoami", "--token-file", garbage, "-n", ns}, "", 3, []string{"401 Unauthorized"}},
 		{"-A without the right to list namespaces", []string{"whoami", "--current", "-A"}, noRights, 1, []string{"--namespaces", "forbidden"}},
 		{"-A with --namespaces", []string{"whoami", "-A", "--namespaces", ns}, "", 2, []string{"cannot be used together"}},
-		{"invalid namespace name", []string{"whoami", "--namespaces", "Bad_Name"}, "", 2, []string{`"Bad_Name" is not a valid namespace name`}},
+		{"invalid namespace name", []string{"whoami", "--namespaces", "Bad_Name"}, "", 2, []string{"--namespaces: value 1 of 1 is not a valid namespace name"}},
 		{"--current with a service account", []string{"whoami", "plain", "--current"}, "", 2, []string{"--current"}},
 		{"unknown output", []string{"whoami", "-o", "xml"}, "", 2, []string{"--output must be one of json, yaml"}},
 		{"unreachable server", []string{"whoami", "--token-file", garbage, "--server=https://127.0.0.1:1"}, "", 7, []string{"connection refused"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := access(t, tc.args...)
-			if tc.kubeconfig != "" {
-				r = r.withKubeconfig(tc.kubeconfig)
-			}
-			r.expectRefusal(tc.code, tc.want...)
-		})
-	}
+	expectRefusals(t, cases)
 }
 
 // TestWhoamiNeverLogged runs whoami at the highest verbosity with tokens
@@ -291,18 +279,18 @@ func TestWhoamiNeverLogged(t *testing.T) {
 	createServiceAccount(t, ns, "quiet")
 	legacy := string(createTokenSecret(t, ns, "quiet", "quiet-token").Data["token"])
 
-	res := access(t, "whoami", "quiet", "-n", ns, "--source=secret", "-v=10").runOK()
-	if !strings.Contains(res.stderr, "lowered to 7") || !strings.Contains(res.stderr, `"Request" verb="POST"`) {
-		t.Errorf("-v=10 was not capped to 7 with requests logged:\n%s", res.stderr)
+	res := access(t, "whoami", "quiet", "-n", ns, "--source=secret", "-v=10").RunOK()
+	if !strings.Contains(res.Stderr, "lowered to 7") || !strings.Contains(res.Stderr, `"Request" verb="POST"`) {
+		t.Errorf("-v=10 was not capped to 7 with requests logged:\n%s", res.Stderr)
 	}
-	assertNoSecretLeak(t, "whoami --source=secret -v=10", res.stdout+res.stderr, legacy)
+	harness.AssertNoSecretLeak(t, "whoami --source=secret -v=10", res.Stdout+res.Stderr, legacy)
 
 	requested := requestToken(t, ns, "quiet")
-	res = access(t, "whoami", "--token-file", writeToken(t, requested), "-A", "-v=10").runOK()
-	assertNoSecretLeak(t, "whoami --token-file -A -v=10", res.stdout+res.stderr, requested)
+	res = access(t, "whoami", "--token-file", writeTokenFile(t, requested), "-A", "-v=10").RunOK()
+	harness.AssertNoSecretLeak(t, "whoami --token-file -A -v=10", res.Stdout+res.Stderr, requested)
 
-	res = access(t, "whoami", "--token-file", writeToken(t, "bogus-"+requested[:20]), "-n", ns, "-v=10").expectExit(3)
-	assertNoSecretLeak(t, "whoami with a rejected token at -v=10", res.stdout+res.stderr, "bogus-"+requested[:20])
+	res = access(t, "whoami", "--token-file", writeTokenFile(t, "bogus-"+requested[:20]), "-n", ns, "-v=10").ExpectExit(3)
+	harness.AssertNoSecretLeak(t, "whoami with a rejected token at -v=10", res.Stdout+res.Stderr, "bogus-"+requested[:20])
 }
 
 // TestWhoamiRequestFloor counts the requests whoami sends (client-go logs
@@ -311,25 +299,25 @@ func TestWhoamiNeverLogged(t *testing.T) {
 func TestWhoamiRequestFloor(t *testing.T) {
 	a, b, c := newNamespace(t), newNamespace(t), newNamespace(t)
 	createServiceAccount(t, a, "counted")
-	tokenFile := writeToken(t, requestToken(t, a, "counted"))
+	tokenFile := writeTokenFile(t, requestToken(t, a, "counted"))
 
-	res := access(t, "whoami", "--token-file", tokenFile, "--namespaces", a+","+b+","+c, "-v=6").runOK()
-	if n := countResponses(res.stderr); n != 4 {
-		t.Errorf("--namespaces with 3 namespaces: %d requests, want 4 (1 identity + 3 reviews)\n%s", n, res.stderr)
+	res := access(t, "whoami", "--token-file", tokenFile, "--namespaces", a+","+b+","+c, "-v=6").RunOK()
+	if n := countResponses(res.Stderr); n != 4 {
+		t.Errorf("--namespaces with 3 namespaces: %d requests, want 4 (1 identity + 3 reviews)\n%s", n, res.Stderr)
 	}
-	res = access(t, "whoami", "--token-file", tokenFile, "-A", "-o", "json", "-v=6").runOK()
-	reviewed := len(parseWhoami(t, res.stdout).Namespaces)
-	if n := countResponses(res.stderr); n != 2+reviewed {
+	res = access(t, "whoami", "--token-file", tokenFile, "-A", "-o", "json", "-v=6").RunOK()
+	reviewed := len(parseWhoami(t, res.Stdout).Namespaces)
+	if n := countResponses(res.Stderr); n != 2+reviewed {
 		t.Errorf("-A over %d namespaces: %d requests, want %d (1 identity + 1 list + 1 per namespace)", reviewed, n, 2+reviewed)
 	}
 	// The service account path adds only what obtaining the token costs:
 	// the ServiceAccount, its token Secrets and a TokenRequest.
-	res = access(t, "whoami", "counted", "-n", a, "-v=6").runOK()
-	if n := countResponses(res.stderr); n != 5 {
-		t.Errorf("whoami SA: %d requests, want 5 (3 for the token + 1 identity + 1 review)\n%s", n, res.stderr)
+	res = access(t, "whoami", "counted", "-n", a, "-v=6").RunOK()
+	if n := countResponses(res.Stderr); n != 5 {
+		t.Errorf("whoami SA: %d requests, want 5 (3 for the token + 1 identity + 1 review)\n%s", n, res.Stderr)
 	}
-	if strings.Contains(res.stderr, "/apis?") || strings.Contains(res.stderr, `url="`+env.cp.Server+`/api?`) || strings.Contains(res.stderr, "/openapi") {
-		t.Errorf("whoami sent discovery requests:\n%s", res.stderr)
+	if strings.Contains(res.Stderr, "/apis?") || strings.Contains(res.Stderr, `url="`+env.cp.Server+`/api?`) || strings.Contains(res.Stderr, "/openapi") {
+		t.Errorf("whoami sent discovery requests:\n%s", res.Stderr)
 	}
 }
 
@@ -341,10 +329,10 @@ func TestWhoamiManyNamespaces(t *testing.T) {
 	home := names[0]
 	createServiceAccount(t, home, "wide")
 	bindTo(t, names[7], createClusterRole(t, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"endpoints"}, Verbs: []string{"get"}}), home, "wide")
-	tokenFile := writeToken(t, requestToken(t, home, "wide"))
+	tokenFile := writeTokenFile(t, requestToken(t, home, "wide"))
 
-	res := access(t, "whoami", "--token-file", tokenFile, "--namespaces", strings.Join(names, ","), "-o", "json").runOK()
-	rec := parseWhoami(t, res.stdout)
+	res := access(t, "whoami", "--token-file", tokenFile, "--namespaces", strings.Join(names, ","), "-o", "json").RunOK()
+	rec := parseWhoami(t, res.Stdout)
 	if len(rec.Namespaces) != 50 {
 		t.Fatalf("%d namespaces reviewed, want 50", len(rec.Namespaces))
 	}
@@ -356,17 +344,17 @@ func TestWhoamiManyNamespaces(t *testing.T) {
 			t.Errorf("%s: endpoints get listed = %t, want %t", n.Namespace, got, want)
 		}
 	}
-	t.Logf("whoami --namespaces over 50 namespaces: %s", res.elapsed.Round(time.Millisecond))
+	t.Logf("whoami --namespaces over 50 namespaces: %s", res.Elapsed.Round(time.Millisecond))
 	// 50 reviews at client-go's default 5 QPS (burst 10) would take 8 s.
-	if res.elapsed > 6*time.Second {
-		t.Errorf("50 namespaces took %s: is the fan-out throttled client-side?", res.elapsed)
+	if res.Elapsed > 6*time.Second {
+		t.Errorf("50 namespaces took %s: is the fan-out throttled client-side?", res.Elapsed)
 	}
 
-	res = access(t, "whoami", "--token-file", tokenFile, "-A").runOK()
-	t.Logf("whoami -A over every namespace of the cluster: %s", res.elapsed.Round(time.Millisecond))
-	if row := tableRow(t, res.stdout, "endpoints"); row[4] != names[7] {
+	res = access(t, "whoami", "--token-file", tokenFile, "-A").RunOK()
+	t.Logf("whoami -A over every namespace of the cluster: %s", res.Elapsed.Round(time.Millisecond))
+	if row := tableRow(t, res.Stdout, "endpoints"); row[4] != names[7] {
 		t.Errorf("with -A, endpoints holds %q, want only %s", row[4], names[7])
 	}
-	res = access(t, "whoami", "--token-file", tokenFile, "--namespaces", strings.Join(names, ","), "--concurrency=1").runOK()
-	t.Logf("whoami --namespaces over 50 namespaces with --concurrency=1: %s", res.elapsed.Round(time.Millisecond))
+	res = access(t, "whoami", "--token-file", tokenFile, "--namespaces", strings.Join(names, ","), "--concurrency=1").RunOK()
+	t.Logf("whoami --namespaces over 50 namespaces with --concurrency=1: %s", res.Elapsed.Round(time.Millisecond))
 }

@@ -1,19 +1,18 @@
 package krew
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // commandTimeout bounds every command a test runs, so a hang fails the test
-// instead of the whole run.
+// instead of the whole run: longer than harness.DefaultTimeout, for krew
+// installing every platform's archive.
 const commandTimeout = 3 * time.Minute
 
 // krewEnv is a clean krew installation: its own KREW_ROOT and HOME, and a
@@ -59,11 +58,9 @@ func (k *krewEnv) initIndex(t *testing.T) {
 		{"add", "plugins/access.yaml"},
 		{"-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", "access"},
 	} {
-		if res := k.run(t, filepath.Join(env.toolBin, "git"), append([]string{"-C", k.indexRepo()}, args...)...); res.code != 0 {
-			t.Fatalf("git %s: exit %d\n%s%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
-		}
+		k.command(t, "git", append([]string{"-C", k.indexRepo()}, args...)...).RunOK()
 	}
-	k.kubectlOK(t, "krew", "update")
+	k.kubectl(t, "krew", "update").RunOK()
 }
 
 // userBin is the user's own directory on PATH (~/.local/bin), where the
@@ -73,64 +70,23 @@ func (k *krewEnv) userBin() string { return filepath.Join(k.home, ".local", "bin
 // receipt is krew's record of the installed plugin.
 func (k *krewEnv) receipt() string { return filepath.Join(k.root, "receipts", "access.yaml") }
 
-func (k *krewEnv) environ() []string {
-	return []string{
-		"PATH=" + strings.Join([]string{k.bin(), k.userBin(), env.toolBin}, string(os.PathListSeparator)),
-		"HOME=" + k.home,
-		"KREW_ROOT=" + k.root,
-		"KREW_NO_UPGRADE_CHECK=1",
-		"KREW_DEFAULT_INDEX_URI=" + k.indexRepo(),
-		"KUBECONFIG=" + k.kubeconfig,
-		"KUBECACHEDIR=" + filepath.Join(k.home, "cache"),
-	}
-}
-
-// result is what a command printed and how it exited.
-type result struct {
-	stdout, stderr string
-	code           int
-	elapsed        time.Duration
+// command runs name, looked up in the environment's PATH, in the krew
+// environment, from its HOME.
+func (k *krewEnv) command(t *testing.T, name string, args ...string) *harness.Cmd {
+	t.Helper()
+	return harness.Command(t, name, args...).
+		WithPath(k.bin(), k.userBin(), env.toolBin).
+		WithHome(k.home).
+		WithDir(k.home).
+		WithKubeconfig(k.kubeconfig).
+		WithEnv("KREW_ROOT="+k.root, "KREW_NO_UPGRADE_CHECK=1", "KREW_DEFAULT_INDEX_URI="+k.indexRepo()).
+		WithTimeout(commandTimeout)
 }
 
 // kubectl runs the real kubectl in the krew environment.
-func (k *krewEnv) kubectl(t *testing.T, args ...string) result {
+func (k *krewEnv) kubectl(t *testing.T, args ...string) *harness.Cmd {
 	t.Helper()
-	return k.run(t, filepath.Join(env.toolBin, "kubectl"), args...)
-}
-
-// kubectlOK runs the real kubectl and fails the test unless it exits 0.
-func (k *krewEnv) kubectlOK(t *testing.T, args ...string) result {
-	t.Helper()
-	res := k.kubectl(t, args...)
-	if res.code != 0 {
-		t.Fatalf("kubectl %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), res.code, res.stdout, res.stderr)
-	}
-	return res
-}
-
-// run runs a program in the krew environment, whatever its exit code.
-func (k *krewEnv) run(t *testing.T, name string, args ...string) result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = k.environ()
-	cmd.Dir = k.home
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := result{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		t.Fatalf("%s %s did not finish within %s\nstderr:\n%s", filepath.Base(name), strings.Join(args, " "), commandTimeout, res.stderr)
-	case errors.As(err, &exitErr):
-		res.code = exitErr.ExitCode()
-	case err != nil:
-		t.Fatalf("running %s %s: %v", name, strings.Join(args, " "), err)
-	}
-	return res
+	return k.command(t, "kubectl", args...)
 }
 
 // completions parses the output of cobra's __complete: one candidate a line

@@ -41,24 +41,24 @@ func TestKrewInstall(t *testing.T) {
 		// uninstall and list need a plugin index; offline, krew clones
 		// one from a local git repository (KREW_DEFAULT_INDEX_URI).
 		k.initIndex(t)
-		res := k.kubectlOK(t, "krew", "install", "--manifest="+env.manifest, "--archive="+archive)
-		if !strings.Contains(res.stdout+res.stderr, `Installed plugin: access`) {
-			t.Errorf("krew install did not report the installation:\n%s%s", res.stdout, res.stderr)
+		res := k.kubectl(t, "krew", "install", "--manifest="+env.manifest, "--archive="+archive).RunOK()
+		if !strings.Contains(res.Stdout+res.Stderr, `Installed plugin: access`) {
+			t.Errorf("krew install did not report the installation:\n%s%s", res.Stdout, res.Stderr)
 		}
-		t.Logf("krew install took %s", res.elapsed.Round(time.Millisecond))
+		t.Logf("krew install took %s", res.Elapsed.Round(time.Millisecond))
 		if _, err := os.Lstat(filepath.Join(k.bin(), "kubectl-access")); err != nil {
 			t.Fatalf("krew linked no kubectl-access into KREW_ROOT/bin: %v", err)
 		}
 		if _, err := os.Stat(k.receipt()); err != nil {
 			t.Errorf("krew wrote no receipt for access: %v", err)
 		}
-		res = k.kubectlOK(t, "krew", "list")
-		if !strings.Contains(res.stdout, "access") {
-			t.Errorf("kubectl krew list does not list access:\n%s", res.stdout)
+		res = k.kubectl(t, "krew", "list").RunOK()
+		if !strings.Contains(res.Stdout, "access") {
+			t.Errorf("kubectl krew list does not list access:\n%s", res.Stdout)
 		}
-		res = k.kubectlOK(t, "plugin", "list")
-		if !strings.Contains(res.stdout, filepath.Join(k.bin(), "kubectl-access")) {
-			t.Errorf("kubectl plugin list does not list the installed plugin:\n%s%s", res.stdout, res.stderr)
+		res = k.kubectl(t, "plugin", "list").RunOK()
+		if !strings.Contains(res.Stdout, filepath.Join(k.bin(), "kubectl-access")) {
+			t.Errorf("kubectl plugin list does not list the installed plugin:\n%s%s", res.Stdout, res.Stderr)
 		}
 	})
 	if t.Failed() {
@@ -66,18 +66,18 @@ func TestKrewInstall(t *testing.T) {
 	}
 
 	t.Run("version", func(t *testing.T) {
-		res := k.kubectlOK(t, "access", "version", "-o", "json")
+		res := k.kubectl(t, "access", "version", "-o", "json").RunOK()
 		var info struct{ Version, Commit, BuildDate, Platform string }
-		if err := json.Unmarshal([]byte(res.stdout), &info); err != nil {
-			t.Fatalf("kubectl access version -o json is not JSON: %v\n%s", err, res.stdout)
+		if err := json.Unmarshal([]byte(res.Stdout), &info); err != nil {
+			t.Fatalf("kubectl access version -o json is not JSON: %v\n%s", err, res.Stdout)
 		}
 		want := runtime.GOOS + "/" + runtime.GOARCH
 		if info.Version != env.version || info.Commit != env.commit || info.Platform != want || info.BuildDate == "unknown" {
 			t.Errorf("kubectl access version -o json = %+v, want version %s, commit %s, platform %s, a build date", info, env.version, env.commit, want)
 		}
-		res = k.kubectlOK(t, "access", "version")
-		if !strings.HasPrefix(res.stdout, "kubectl-access "+env.version+" ") {
-			t.Errorf("kubectl access version = %q", res.stdout)
+		res = k.kubectl(t, "access", "version").RunOK()
+		if !strings.HasPrefix(res.Stdout, "kubectl-access "+env.version+" ") {
+			t.Errorf("kubectl access version = %q", res.Stdout)
 		}
 	})
 
@@ -88,11 +88,11 @@ func TestKrewInstall(t *testing.T) {
 			"fish":       "complete -c kubectl-access",
 			"powershell": "Register-ArgumentCompleter",
 		} {
-			res := k.kubectlOK(t, "access", "completion", shell)
-			if !strings.Contains(res.stdout, marker) {
-				t.Errorf("kubectl access completion %s lacks %q:\n%.300s", shell, marker, res.stdout)
+			res := k.kubectl(t, "access", "completion", shell).RunOK()
+			if !strings.Contains(res.Stdout, marker) {
+				t.Errorf("kubectl access completion %s lacks %q:\n%.300s", shell, marker, res.Stdout)
 			}
-			help := k.kubectlOK(t, "access", "completion", shell, "--help").stdout
+			help := k.kubectl(t, "access", "completion", shell, "--help").RunOK().Stdout
 			if !strings.Contains(help, "kubectl access completion "+shell) || strings.Contains(help, "kubectl-access completion") {
 				t.Errorf("kubectl access completion %s --help does not read \"kubectl access\":\n%s", shell, help)
 			}
@@ -104,7 +104,7 @@ func TestKrewInstall(t *testing.T) {
 		if _, err := os.Stat(bashCompletion); err != nil {
 			t.Skipf("the bash-completion package is not installed (%v): apt-get install bash-completion to run the bash script", err)
 		}
-		script := k.kubectlOK(t, "access", "completion", "bash").stdout
+		script := k.kubectl(t, "access", "completion", "bash").RunOK().Stdout
 		file := filepath.Join(t.TempDir(), "kubectl-access.bash")
 		if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
 			t.Fatal(err)
@@ -113,21 +113,21 @@ func TestKrewInstall(t *testing.T) {
 		if err != nil {
 			t.Fatalf("bash not found: %v", err)
 		}
-		res := k.run(t, bash, "--norc", "--noprofile", "-c", `source "$2"; source "$1"
+		res := k.command(t, bash, "--norc", "--noprofile", "-c", `source "$2"; source "$1"
 COMP_LINE="kubectl-access ver"; COMP_POINT=${#COMP_LINE}
 COMP_WORDS=(kubectl-access ver); COMP_CWORD=1
 __start_kubectl-access kubectl-access ver kubectl-access
-printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
-		if res.code != 0 || strings.TrimSpace(res.stdout) != "version" {
-			t.Errorf("bash completion of \"kubectl-access ver\" = %q (exit %d), want version\n%s", res.stdout, res.code, res.stderr)
+printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion).Run()
+		if res.Code != 0 || strings.TrimSpace(res.Stdout) != "version" {
+			t.Errorf("bash completion of \"kubectl-access ver\" = %q (exit %d), want version\n%s", res.Stdout, res.Code, res.Stderr)
 		}
 	})
 
 	t.Run("kubectl completion", func(t *testing.T) {
 		// krew links only kubectl-access: without the helper on PATH,
 		// kubectl cannot complete the plugin's arguments.
-		res := k.kubectlOK(t, "__complete", "access", "")
-		if got := completions(t, res.stdout); len(got) != 0 {
+		res := k.kubectl(t, "__complete", "access", "").RunOK()
+		if got := completions(t, res.Stdout); len(got) != 0 {
 			t.Fatalf("kubectl completed %q without the helper on PATH; the test would prove nothing", got)
 		}
 		// The caveats' instruction: copy the helper from the store to a
@@ -144,35 +144,35 @@ printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
 			t.Fatal(err)
 		}
 
-		res = k.kubectlOK(t, "__complete", "access", "")
-		if diff := cmp.Diff(subcommands(), completions(t, res.stdout)); diff != "" {
+		res = k.kubectl(t, "__complete", "access", "").RunOK()
+		if diff := cmp.Diff(subcommands(), completions(t, res.Stdout)); diff != "" {
 			t.Errorf("kubectl __complete access '' (-commands of the plugin +completed):\n%s", diff)
 		}
 
 		ns, client := namespaceWithServiceAccounts(t, "ci", "deployer", "reader")
-		res = k.kubectlOK(t, "__complete", "access", "token", "-n", ns, "")
-		if diff := cmp.Diff([]string{"ci", "default", "deployer", "reader"}, completions(t, res.stdout)); diff != "" {
+		res = k.kubectl(t, "__complete", "access", "token", "-n", ns, "").RunOK()
+		if diff := cmp.Diff([]string{"ci", "default", "deployer", "reader"}, completions(t, res.Stdout)); diff != "" {
 			t.Errorf("service accounts completed for namespace %s (-want +got):\n%s", ns, diff)
 		}
-		res = k.kubectlOK(t, "__complete", "access", "token", "--namespace="+ns, "de")
-		if diff := cmp.Diff([]string{"default", "deployer"}, completions(t, res.stdout)); diff != "" {
+		res = k.kubectl(t, "__complete", "access", "token", "--namespace="+ns, "de").RunOK()
+		if diff := cmp.Diff([]string{"default", "deployer"}, completions(t, res.Stdout)); diff != "" {
 			t.Errorf("service accounts completed for prefix de (-want +got):\n%s", diff)
 		}
 		// Only the first argument is a service account.
-		res = k.kubectlOK(t, "__complete", "access", "token", "-n", ns, "ci", "")
-		if got := completions(t, res.stdout); len(got) != 0 {
+		res = k.kubectl(t, "__complete", "access", "token", "-n", ns, "ci", "").RunOK()
+		if got := completions(t, res.Stdout); len(got) != 0 {
 			t.Errorf("a second argument completed to %q", got)
 		}
 		// Without -n, the kubeconfig context's namespace.
 		k2 := *k
 		k2.kubeconfig = kubeconfigWithNamespace(t, env.cp.AdminKubeconfig, ns)
-		res = k2.kubectlOK(t, "__complete", "access", "token", "r")
-		if diff := cmp.Diff([]string{"reader"}, completions(t, res.stdout)); diff != "" {
+		res = k2.kubectl(t, "__complete", "access", "token", "r").RunOK()
+		if diff := cmp.Diff([]string{"reader"}, completions(t, res.Stdout)); diff != "" {
 			t.Errorf("service accounts completed in the context's namespace (-want +got):\n%s", diff)
 		}
 
-		res = k.kubectlOK(t, "__complete", "access", "token", "-n", "")
-		got := completions(t, res.stdout)
+		res = k.kubectl(t, "__complete", "access", "token", "-n", "").RunOK()
+		got := completions(t, res.Stdout)
 		all, err := client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -186,8 +186,8 @@ printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
 			t.Errorf("namespaces completed for -n (-want +got):\n%s", diff)
 		}
 
-		res = k.kubectlOK(t, "__complete", "access", "token", "--source", "")
-		if diff := cmp.Diff([]string{"auto", "secret", "request", "mounted"}, completions(t, res.stdout)); diff != "" {
+		res = k.kubectl(t, "__complete", "access", "token", "--source", "").RunOK()
+		if diff := cmp.Diff([]string{"auto", "secret", "request", "mounted"}, completions(t, res.Stdout)); diff != "" {
 			t.Errorf("--source values (-want +got):\n%s", diff)
 		}
 	})
@@ -199,36 +199,36 @@ printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
 		for _, server := range []string{"https://127.0.0.1:1", "https://" + hanging} {
 			k2 := *k
 			k2.kubeconfig = kubeconfigWithServer(t, env.cp.AdminKubeconfig, server)
-			res := k2.kubectlOK(t, "__complete", "access", "token", "")
-			if got := completions(t, res.stdout); len(got) != 0 {
+			res := k2.kubectl(t, "__complete", "access", "token", "").RunOK()
+			if got := completions(t, res.Stdout); len(got) != 0 {
 				t.Errorf("completed %q from %s", got, server)
 			}
-			if res.elapsed > 10*time.Second {
-				t.Errorf("completion against %s took %s; the shell waits that long", server, res.elapsed)
+			if res.Elapsed > 10*time.Second {
+				t.Errorf("completion against %s took %s; the shell waits that long", server, res.Elapsed)
 			}
-			t.Logf("completion against %s gave up after %s", server, res.elapsed.Round(time.Millisecond))
+			t.Logf("completion against %s gave up after %s", server, res.Elapsed.Round(time.Millisecond))
 		}
 	})
 
 	t.Run("uninstall", func(t *testing.T) {
-		k.kubectlOK(t, "krew", "uninstall", "access")
+		k.kubectl(t, "krew", "uninstall", "access").RunOK()
 		for _, p := range []string{filepath.Join(k.bin(), "kubectl-access"), filepath.Dir(k.store()), k.receipt()} {
 			if _, err := os.Lstat(p); !os.IsNotExist(err) {
 				t.Errorf("%s still exists after uninstall (%v)", p, err)
 			}
 		}
-		res := k.kubectl(t, "access", "version")
-		if res.code == 0 {
-			t.Errorf("kubectl access version still runs after uninstall:\n%s", res.stdout)
+		res := k.kubectl(t, "access", "version").Run()
+		if res.Code == 0 {
+			t.Errorf("kubectl access version still runs after uninstall:\n%s", res.Stdout)
 		}
-		res = k.kubectlOK(t, "krew", "list")
-		if strings.Contains(res.stdout, "access") {
-			t.Errorf("kubectl krew list still lists access:\n%s", res.stdout)
+		res = k.kubectl(t, "krew", "list").RunOK()
+		if strings.Contains(res.Stdout, "access") {
+			t.Errorf("kubectl krew list still lists access:\n%s", res.Stdout)
 		}
 		// The copied helper outlives the plugin; it must then offer nothing
 		// rather than break kubectl's completion.
-		res = k.kubectlOK(t, "__complete", "access", "")
-		if got := completions(t, res.stdout); len(got) != 0 {
+		res = k.kubectl(t, "__complete", "access", "").RunOK()
+		if got := completions(t, res.Stdout); len(got) != 0 {
 			t.Errorf("completed %q with the plugin uninstalled", got)
 		}
 	})
@@ -237,12 +237,12 @@ printf '%s\n' "${COMPREPLY[@]}"`, "bash", file, bashCompletion)
 		// What a user types: krew finds the plugin in its index and
 		// downloads the archive for this platform (from the local file
 		// server standing in for the release host), checking its sha256.
-		k.kubectlOK(t, "krew", "install", "access")
-		res := k.kubectlOK(t, "access", "version")
-		if !strings.HasPrefix(res.stdout, "kubectl-access "+env.version+" ") {
-			t.Errorf("kubectl access version = %q", res.stdout)
+		k.kubectl(t, "krew", "install", "access").RunOK()
+		res := k.kubectl(t, "access", "version").RunOK()
+		if !strings.HasPrefix(res.Stdout, "kubectl-access "+env.version+" ") {
+			t.Errorf("kubectl access version = %q", res.Stdout)
 		}
-		k.kubectlOK(t, "krew", "uninstall", "access")
+		k.kubectl(t, "krew", "uninstall", "access").RunOK()
 	})
 }
 

@@ -13,10 +13,8 @@
 package krew
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -29,6 +27,7 @@ import (
 	"time"
 
 	"github.com/kubectl-access/kubectl-access/pkg/controlplane"
+	"github.com/kubectl-access/kubectl-access/test/harness"
 )
 
 // suite is what TestMain prepares once for every test of the package.
@@ -63,44 +62,24 @@ type suite struct {
 var env suite
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("skipping the krew distribution tests in -short mode: they build goreleaser, krew and the release archives; run `make test`")
-		os.Exit(0)
-	}
-	os.Exit(runSuite(m))
+	harness.Main(m, "krew", "skipping the krew distribution tests in -short mode: they build goreleaser, krew and the release archives; run `make test`", runSuite)
 }
 
-func runSuite(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "kubectl-access-krew-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(tmp)
+func runSuite(m *testing.M, tmp string) (int, error) {
 	env.dist = filepath.Join(tmp, "dist")
 	srv, err := serveDir(env.dist)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return 0, err
 	}
 	defer srv.Close()
 	if err := env.prepare(tmp); err != nil {
-		fmt.Fprintf(os.Stderr, "preparing the krew tests: %v\n", err)
-		return 1
+		return 0, fmt.Errorf("preparing the krew tests: %w", err)
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	start := time.Now()
-	env.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: controlplane.BinDir(), Dir: filepath.Join(tmp, "controlplane")})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "starting the local control plane: %v\n", err)
-		return 1
+	if env.cp, err = harness.StartControlPlane(filepath.Join(tmp, "controlplane")); err != nil {
+		return 0, err
 	}
 	defer env.cp.Stop()
-	fmt.Printf("local control plane ready at %s in %s\n", env.cp.Server, time.Since(start).Round(100*time.Millisecond))
-	return m.Run()
+	return m.Run(), nil
 }
 
 // prepare builds the tools and the archives and renders the manifests.
@@ -108,9 +87,9 @@ func (s *suite) prepare(tmp string) error {
 	_, file, _, _ := runtime.Caller(0)
 	s.root = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 
-	s.kubectl = filepath.Join(controlplane.BinDir(), "kubectl")
-	if _, err := os.Stat(s.kubectl); err != nil {
-		return fmt.Errorf("the local control plane binaries are missing in %s: run `make test` (it builds them), or hack/build-controlplane.sh", controlplane.BinDir())
+	var err error
+	if s.kubectl, err = harness.ControlPlaneKubectl(); err != nil {
+		return err
 	}
 
 	s.toolBin = filepath.Join(tmp, "tools")

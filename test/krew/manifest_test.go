@@ -117,19 +117,12 @@ func TestManifestMatchesArchives(t *testing.T) {
 // with `kubectl krew install` (KREW_OS/KREW_ARCH) and checks for a license.
 func TestValidateKrewManifest(t *testing.T) {
 	k := newKrewEnv(t)
-	validate := filepath.Join(env.toolBin, "validate-krew-manifest")
-	res := k.run(t, validate, "-manifest", env.manifest, "-skip-install")
-	if res.code != 0 {
-		t.Fatalf("validate-krew-manifest -skip-install %s: exit %d\n%s%s", env.manifest, res.code, res.stdout, res.stderr)
+	k.command(t, "validate-krew-manifest", "-manifest", env.manifest, "-skip-install").RunOK()
+	res := k.command(t, "validate-krew-manifest", "-manifest", env.localManifest).RunOK()
+	if want := "all 6 spec.platforms installed fine"; !strings.Contains(res.Stderr, want) {
+		t.Errorf("validate-krew-manifest did not report %q:\n%s", want, res.Stderr)
 	}
-	res = k.run(t, validate, "-manifest", env.localManifest)
-	if res.code != 0 {
-		t.Fatalf("validate-krew-manifest %s: exit %d\n%s%s", env.localManifest, res.code, res.stdout, res.stderr)
-	}
-	if want := "all 6 spec.platforms installed fine"; !strings.Contains(res.stderr, want) {
-		t.Errorf("validate-krew-manifest did not report %q:\n%s", want, res.stderr)
-	}
-	t.Logf("validate-krew-manifest installed all platforms in %s", res.elapsed.Round(100_000_000))
+	t.Logf("validate-krew-manifest installed all platforms in %s", res.Elapsed.Round(100_000_000))
 }
 
 // TestCommittedManifest checks the plugins.yaml in the repository: krew
@@ -147,10 +140,7 @@ func TestCommittedManifest(t *testing.T) {
 	if err := os.WriteFile(named, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := k.run(t, filepath.Join(env.toolBin, "validate-krew-manifest"), "-manifest", named, "-skip-install")
-	if res.code != 0 {
-		t.Fatalf("validate-krew-manifest -skip-install plugins.yaml: exit %d\n%s%s", res.code, res.stdout, res.stderr)
-	}
+	k.command(t, "validate-krew-manifest", "-manifest", named, "-skip-install").RunOK()
 
 	fresh, err := os.ReadFile(env.manifest)
 	if err != nil {
