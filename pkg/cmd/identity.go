@@ -186,6 +186,17 @@ func (o *identityOptions) validate() error {
 	return explain(o.request.Validate())
 }
 
+// reportThrottling warns once when the server throttled the run's requests
+// (429 Too Many Requests): waits are capped, so a slow run says why.
+func (o *identityOptions) reportThrottling() {
+	if o.resolver == nil || o.resolver.Throttling == nil || o.resolver.Warnf == nil {
+		return
+	}
+	if summary := o.resolver.Throttling.Summary(); summary != "" {
+		o.resolver.Warnf("%s", summary)
+	}
+}
+
 // newResolver is the resolver of a real run: the caller's configuration
 // from the kubeconfig flags, warnings on stderr.
 func newResolver(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *subject.Resolver {

@@ -200,6 +200,8 @@ func (f *KubeconfigFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag
 	return o, nil
 }
 
+func (o *KubeconfigOptions) identityOptions() *identityOptions { return &o.identity }
+
 // Validate checks the values before anything is read or sent.
 func (o *KubeconfigOptions) Validate() error {
 	if err := validateOutput(o.output, "yaml", "json"); err != nil {

@@ -48,14 +48,15 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 }
 
 // options is the shape every command's options have: Validate checks the
-// values, Run does the work.
+// values, Run does the work; identityOptions says who it acts as.
 type options interface {
 	Validate() error
 	Run(ctx context.Context) error
+	identityOptions() *identityOptions
 }
 
 // runE is the RunE of every command: parse the flags into options, validate
-// them, run.
+// them, run, and say once on stderr when the server throttled the run.
 func runE[O options](toOptions func(cmd *cobra.Command, args []string) (O, error)) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		o, err := toOptions(cmd, args)
@@ -65,6 +66,8 @@ func runE[O options](toOptions func(cmd *cobra.Command, args []string) (O, error
 		if err := o.Validate(); err != nil {
 			return err
 		}
-		return o.Run(cmd.Context())
+		err = o.Run(cmd.Context())
+		o.identityOptions().reportThrottling()
+		return err
 	}
 }

@@ -173,6 +173,8 @@ func (f *ProbeFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Flag
 	return o, nil
 }
 
+func (o *ProbeOptions) identityOptions() *identityOptions { return &o.identity }
+
 // Validate checks the values before anything is sent.
 func (o *ProbeOptions) Validate() error {
 	if err := validateOutput(o.output, "json", "yaml"); err != nil {

@@ -154,6 +154,8 @@ func (f *TokenFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Flag
 	return &TokenOptions{identity: id, output: f.output, claims: f.claims, IOStreams: streams}, nil
 }
 
+func (o *TokenOptions) identityOptions() *identityOptions { return &o.identity }
+
 // Validate checks the values before anything is read or sent.
 func (o *TokenOptions) Validate() error {
 	if err := validateOutput(o.output, "json", "yaml", "exec-credential"); err != nil {

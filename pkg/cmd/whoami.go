@@ -228,6 +228,8 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 	return o, nil
 }
 
+func (o *WhoamiOptions) identityOptions() *identityOptions { return &o.identity }
+
 // Validate checks the values before anything is sent.
 func (o *WhoamiOptions) Validate() error {
 	if err := validateOutput(o.output, "json", "yaml"); err != nil {
