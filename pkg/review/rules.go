@@ -58,18 +58,6 @@ func (e *NotReviewedError) Error() string {
 // Unwrap returns the cause, so the namespace gets the cause's exit code.
 func (e *NotReviewedError) Unwrap() error { return e.Cause }
 
-// stopError is the cancellation cause of a run stopped by one namespace.
-type stopError struct {
-	namespace string
-	err       error
-}
-
-func (e *stopError) Error() string {
-	return fmt.Sprintf("namespace %q failed: %v", e.namespace, e.err)
-}
-
-func (e *stopError) Unwrap() error { return e.err }
-
 // Reviewer sends SelfSubjectRulesReviews, one per namespace, with a bounded
 // number in flight.
 type Reviewer struct {
@@ -90,43 +78,61 @@ type Reviewer struct {
 // NotReviewedError, and results already in are kept. The error is non-nil
 // only when ctx ends (e.g. on SIGINT); the results are returned even then.
 func (r *Reviewer) Review(ctx context.Context, namespaces []string) ([]NamespaceResult, error) {
-	limit := r.Concurrency
+	results := make([]NamespaceResult, len(namespaces))
+	errs, err := fanOut(ctx, r.Concurrency, len(namespaces), func(run context.Context, i int) error {
+		results[i] = r.reviewOne(run, namespaces[i])
+		return results[i].Err
+	}, func(i int, err error) error {
+		return fmt.Errorf("namespace %q failed: %w", namespaces[i], err)
+	})
+	for i := range results {
+		results[i].Namespace, results[i].Err = namespaces[i], errs[i]
+	}
+	return results, err
+}
+
+// fanOut runs do(ctx, i) for i in [0, n), at most limit (DefaultConcurrency
+// if < 1) at once, and returns each unit's error, never dropping one. A
+// failure every other unit would repeat (stopsRun: unreachable server, TLS
+// failure, redirect, 401, 403) stops the run, described by stopCause: the
+// units not yet answered get a NotReviewedError, and answers already in are
+// kept. The error is non-nil only when ctx ends (e.g. on SIGINT).
+func fanOut(ctx context.Context, limit, n int, do func(ctx context.Context, i int) error, stopCause func(i int, err error) error) ([]error, error) {
 	if limit < 1 {
 		limit = DefaultConcurrency
 	}
 	run, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 
-	results := make([]NamespaceResult, len(namespaces))
+	errs := make([]error, n)
 	var g errgroup.Group
 	g.SetLimit(limit)
-	for i, ns := range namespaces {
-		results[i].Namespace = ns
+	for i := range n {
 		if run.Err() != nil {
-			results[i].Err = notReviewed(ctx, run)
+			errs[i] = notReviewed(ctx, run)
 			continue
 		}
 		g.Go(func() error {
 			if run.Err() != nil {
-				results[i].Err = notReviewed(ctx, run)
+				errs[i] = notReviewed(ctx, run)
 				return nil
 			}
-			res := r.reviewOne(run, ns)
+			err := do(run, i)
 			switch {
-			case res.Err == nil:
+			case err == nil:
 			case run.Err() != nil:
-				// Abandoned because another namespace stopped the run,
-				// or because ctx ended.
-				res.Err = notReviewed(ctx, run)
-			case stopsRun(res.Err):
-				stop(&stopError{namespace: ns, err: res.Err})
+				// Abandoned because another unit stopped the run, or
+				// because ctx ended.
+				err = notReviewed(ctx, run)
+			case stopsRun(err):
+				stop(stopCause(i, err))
 			}
-			results[i] = res
+			errs[i] = err
 			return nil
 		})
 	}
-	_ = g.Wait() // the goroutines record their errors in results
-	return results, ctx.Err()
+	_ = g.Wait() // the goroutines record their errors in errs
+	return errs, ctx.Err()
 }
 
 // reviewOne sends the SelfSubjectRulesReview of one namespace.

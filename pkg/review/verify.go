@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
@@ -70,43 +69,18 @@ type verifyUnit struct {
 // only when ctx ends; the results are returned even then.
 func (v *Verifier) Verify(ctx context.Context, namespaces []string, actions []risk.Action) ([]Verification, error) {
 	units := verifyUnits(namespaces, actions)
-	limit := v.Concurrency
-	if limit < 1 {
-		limit = DefaultConcurrency
-	}
-	run, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-
 	results := make([]Verification, len(units))
-	var g errgroup.Group
-	g.SetLimit(limit)
+	errs, err := fanOut(ctx, v.Concurrency, len(units), func(run context.Context, i int) error {
+		results[i] = v.verifyOne(run, units[i])
+		return results[i].Err
+	}, func(i int, err error) error { return verifyStopCause(units[i], err) })
 	for i, u := range units {
-		results[i] = Verification{Namespace: u.namespace, Action: u.action}
-		if run.Err() != nil {
-			results[i].Err = notReviewed(ctx, run)
-			continue
+		if errs[i] != nil {
+			results[i] = Verification{Namespace: u.namespace, Action: u.action, Err: errs[i]}
 		}
-		g.Go(func() error {
-			if run.Err() != nil {
-				results[i].Err = notReviewed(ctx, run)
-				return nil
-			}
-			res := v.verifyOne(run, u)
-			switch {
-			case res.Err == nil:
-			case run.Err() != nil:
-				// Abandoned because another review stopped the run, or
-				// because ctx ended.
-				res.Err = notReviewed(ctx, run)
-			case stopsRun(res.Err):
-				stop(&verifyStopError{unit: u, err: res.Err})
-			}
-			results[i] = res
-			return nil
-		})
+		results[i].Namespace, results[i].Action = u.namespace, u.action
 	}
-	_ = g.Wait() // the goroutines record their errors in results
-	return results, ctx.Err()
+	return results, err
 }
 
 // verifyUnits lists the reviews to send, in result order, each once.
@@ -153,18 +127,11 @@ func (v *Verifier) verifyOne(ctx context.Context, u verifyUnit) Verification {
 	return res
 }
 
-// verifyStopError is the cancellation cause of a run stopped by one review.
-type verifyStopError struct {
-	unit verifyUnit
-	err  error
-}
-
-func (e *verifyStopError) Error() string {
+// verifyStopCause describes a run stopped by the review of u.
+func verifyStopCause(u verifyUnit, err error) error {
 	where := ""
-	if e.unit.namespace != "" {
-		where = fmt.Sprintf(" in namespace %q", e.unit.namespace)
+	if u.namespace != "" {
+		where = fmt.Sprintf(" in namespace %q", u.namespace)
 	}
-	return fmt.Sprintf("the review of %q%s failed: %v", e.unit.action.String(), where, e.err)
+	return fmt.Errorf("the review of %q%s failed: %w", u.action.String(), where, err)
 }
-
-func (e *verifyStopError) Unwrap() error { return e.err }

@@ -237,7 +237,7 @@ func TestVerifyStopErrorNamesTheReview(t *testing.T) {
 		{verifyUnit{"", risk.Action{Verb: "get", NonResourceURL: "/metrics"}}, `the review of "get /metrics" failed: boom`},
 	}
 	for _, tc := range cases {
-		err := &verifyStopError{unit: tc.unit, err: cause}
+		err := verifyStopCause(tc.unit, cause)
 		if got := err.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
