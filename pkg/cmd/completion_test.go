@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // completeArgs runs cobra's hidden __complete command in process, as the
@@ -122,4 +123,48 @@ func TestCompletionHelp(t *testing.T) {
 
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o600)
+}
+
+// TestCompletionCapsVerbosity: cobra's hidden __complete command runs no
+// PersistentPreRunE, so the -v cap must hold on that path too: from -v=8
+// on, client-go would log the bodies of the completion's requests.
+func TestCompletionCapsVerbosity(t *testing.T) {
+	v := keepVerbosity(t)
+	if err := v.Set("0"); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := t.TempDir() + "/config"
+	const cfg = `apiVersion: v1
+kind: Config
+clusters:
+- name: c1
+  cluster: {server: "https://127.0.0.1:1"}
+users:
+- name: u1
+  user: {token: caller-token}
+contexts:
+- name: dev
+  context: {cluster: c1, user: u1, namespace: build}
+current-context: dev
+`
+	if err := writeFile(kubeconfig, cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBECONFIG", kubeconfig)
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	// The service account names come from the (unreachable) server.
+	if code := Execute([]string{"__complete", "whoami", "-v=9", ""}, streams); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+	if klog.V(8).Enabled() {
+		t.Errorf("klog's -v is %s after __complete -v=9: client-go may log request bodies", v)
+	}
+	// 7 exactly: -v=9 was parsed, then lowered (not ignored).
+	if got := v.String(); got != "7" {
+		t.Errorf("klog's -v is %s, want 7", got)
+	}
+	if strings.Contains(out.String()+errOut.String(), "caller-token") {
+		t.Error("the completion printed the kubeconfig's token")
+	}
 }

@@ -3,10 +3,12 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 )
@@ -71,13 +73,29 @@ func TestExecuteVersion(t *testing.T) {
 	}
 }
 
+// keepVerbosity restores klog's -v when the test ends: it is process-wide,
+// and a level left at 7 would make every later test log requests.
+func keepVerbosity(t *testing.T) flag.Value {
+	t.Helper()
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	v := fs.Lookup("v").Value
+	old := v.String()
+	t.Cleanup(func() { _ = v.Set(old) })
+	return v
+}
+
 func TestVerbosityIsCapped(t *testing.T) {
+	v := keepVerbosity(t)
 	_, stderr, code := execute(t, "version", "-v=10")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(stderr, "-v=10 lowered to 7") {
 		t.Errorf("stderr = %q, want a warning that -v was lowered", stderr)
+	}
+	if got := v.String(); got != "7" {
+		t.Errorf("klog's -v is %s, want 7", got)
 	}
 }
 

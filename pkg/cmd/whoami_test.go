@@ -1,189 +1,36 @@
 package cmd
 
 import (
-	"bytes"
-	"encoding/base64"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
-	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes/scheme"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/review"
+	"github.com/kubectl-access/kubectl-access/pkg/risk"
 )
 
-// apiServer is a fake API server for the whoami command: what it answers
-// per namespace is set by the test, and it records every request.
-type apiServer struct {
-	t   *testing.T
-	srv *httptest.Server
-	// ssr answers SelfSubjectReviews; nil answers 404 (not served).
-	ssr *authenticationv1.UserInfo
-	// rules are the resource rules granted per namespace.
-	rules map[string][]authorizationv1.ResourceRule
-	// fail answers a namespace's review with this status code.
-	fail map[string]int
-	// throttle answers a namespace's first review with 429 Retry-After: 1.
-	throttle map[string]bool
-	// incomplete marks a namespace's review incomplete.
-	incomplete map[string]string
-	// namespaces are listed for -A; listForbidden answers 403 instead.
-	namespaces    []string
-	listForbidden bool
-
-	mu       sync.Mutex
-	requests []string
-	attempts map[string]int
-}
-
-func newAPIServer(t *testing.T) *apiServer {
-	a := &apiServer{t: t, rules: map[string][]authorizationv1.ResourceRule{}, fail: map[string]int{}, throttle: map[string]bool{},
-		incomplete: map[string]string{}, attempts: map[string]int{}}
-	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
-	t.Cleanup(a.srv.Close)
-	return a
-}
-
-func (a *apiServer) serve(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	a.requests = append(a.requests, r.Method+" "+r.URL.Path)
-	a.mu.Unlock()
-	// The namespace list is the caller's (here anonymous, since there is no
-	// kubeconfig); everything else must come with the token.
-	listing := r.Method == http.MethodGet && r.URL.Path == "/api/v1/namespaces"
-	if !listing && r.Header.Get("Authorization") != "Bearer "+testToken(a.t) {
-		status(w, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "")
-		return
-	}
-	switch {
-	case listing:
-		if a.listForbidden {
-			status(w, http.StatusForbidden, metav1.StatusReasonForbidden, "")
-			return
-		}
-		list := corev1.NamespaceList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "NamespaceList"}}
-		for _, ns := range a.namespaces {
-			list.Items = append(list.Items, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-		}
-		writeJSON(w, http.StatusOK, list)
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/selfsubjectreviews"):
-		if a.ssr == nil {
-			status(w, http.StatusNotFound, metav1.StatusReasonNotFound, "")
-			return
-		}
-		writeJSON(w, http.StatusCreated, authenticationv1.SelfSubjectReview{
-			TypeMeta: metav1.TypeMeta{APIVersion: "authentication.k8s.io/v1", Kind: "SelfSubjectReview"},
-			Status:   authenticationv1.SelfSubjectReviewStatus{UserInfo: *a.ssr},
-		})
-	case r.Method == http.MethodPost && r.URL.Path == "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews":
-		body, _ := io.ReadAll(r.Body)
-		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(body, nil, nil)
-		review, ok := obj.(*authorizationv1.SelfSubjectRulesReview)
-		if err != nil || !ok {
-			status(w, http.StatusBadRequest, metav1.StatusReasonBadRequest, "")
-			return
-		}
-		ns := review.Spec.Namespace
-		a.mu.Lock()
-		a.attempts[ns]++
-		attempt := a.attempts[ns]
-		a.mu.Unlock()
-		if a.throttle[ns] && attempt == 1 {
-			status(w, http.StatusTooManyRequests, metav1.StatusReasonTooManyRequests, "1")
-			return
-		}
-		if code := a.fail[ns]; code != 0 {
-			reason := map[int]metav1.StatusReason{http.StatusForbidden: metav1.StatusReasonForbidden, http.StatusUnauthorized: metav1.StatusReasonUnauthorized}[code]
-			if reason == "" {
-				reason = metav1.StatusReasonInternalError
-			}
-			status(w, code, reason, "")
-			return
-		}
-		review.Status = authorizationv1.SubjectRulesReviewStatus{
-			ResourceRules:    a.rules[ns],
-			NonResourceRules: []authorizationv1.NonResourceRule{{Verbs: []string{"get"}, NonResourceURLs: []string{"/version"}}},
-			Incomplete:       a.incomplete[ns] != "",
-			EvaluationError:  a.incomplete[ns],
-		}
-		review.TypeMeta = metav1.TypeMeta{APIVersion: "authorization.k8s.io/v1", Kind: "SelfSubjectRulesReview"}
-		writeJSON(w, http.StatusCreated, review)
-	default:
-		status(w, http.StatusNotFound, metav1.StatusReasonNotFound, "")
-	}
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func status(w http.ResponseWriter, code int, reason metav1.StatusReason, retryAfter string) {
-	if retryAfter != "" {
-		w.Header().Set("Retry-After", retryAfter)
-	}
-	writeJSON(w, code, metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"},
-		Status: metav1.StatusFailure, Code: int32(code), Reason: reason, Message: fmt.Sprintf("fake %d", code)})
-}
-
-// testToken is a JWT for system:serviceaccount:build:ci; it is never
-// verified, only decoded.
-func testToken(t *testing.T) string {
+func decodeRecord(t *testing.T, stdout string) review.Record {
 	t.Helper()
-	enc := base64.RawURLEncoding.EncodeToString
-	claims := `{"sub":"system:serviceaccount:build:ci","jti":"j1","kubernetes.io":{"namespace":"build","serviceaccount":{"name":"ci","uid":"sa-uid"}}}`
-	return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
-}
-
-func ciUserInfo() *authenticationv1.UserInfo {
-	return &authenticationv1.UserInfo{Username: "system:serviceaccount:build:ci", UID: "sa-uid",
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:build", "system:authenticated"}}
-}
-
-// runWhoami runs `kubectl access whoami` in-process against the fake
-// server, as its token, with no kubeconfig.
-func (a *apiServer) runWhoami(args ...string) (stdout, stderr string, code int) {
-	a.t.Helper()
-	tokenFile := filepath.Join(a.t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(testToken(a.t)), 0o600); err != nil {
-		a.t.Fatal(err)
-	}
-	a.t.Setenv("KUBECONFIG", filepath.Join(a.t.TempDir(), "missing"))
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	all := append([]string{"whoami", "--server", a.srv.URL, "--allow-insecure-http", "--token-file", tokenFile}, args...)
-	code = Execute(all, streams)
-	if strings.Contains(errOut.String(), testToken(a.t)) || strings.Contains(out.String(), testToken(a.t)) {
-		a.t.Error("the token was printed")
-	}
-	return out.String(), errOut.String(), code
-}
-
-func (a *apiServer) reviewsOf(ns string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.attempts[ns]
-}
-
-func decodeRecord(t *testing.T, stdout string) WhoamiRecord {
-	t.Helper()
-	var rec WhoamiRecord
+	var rec review.Record
 	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
 		t.Fatalf("-o json is not JSON: %v\n%s", err, stdout)
 	}
@@ -194,71 +41,239 @@ func podsRule(verbs ...string) []authorizationv1.ResourceRule {
 	return []authorizationv1.ResourceRule{{Verbs: verbs, APIGroups: []string{""}, Resources: []string{"pods"}}}
 }
 
-func TestWhoamiOneNamespaceFailingKeepsTheOthers(t *testing.T) {
-	a := newAPIServer(t)
-	a.ssr = ciUserInfo()
-	a.rules["a"] = podsRule("get")
-	a.rules["c"] = podsRule("list")
-	a.fail["b"] = http.StatusInternalServerError
-	a.throttle["c"] = true
+// reviewedNamespaces are the namespaces of the SelfSubjectRulesReviews a
+// fake saw, sorted.
+func reviewedNamespaces(client interface{ Actions() []clienttesting.Action }) []string {
+	got := []string{}
+	for _, a := range client.Actions() {
+		if a.Matches("create", "selfsubjectrulesreviews") {
+			got = append(got, a.(clienttesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectRulesReview).Spec.Namespace)
+		}
+	}
+	sort.Strings(got)
+	return got
+}
 
-	stdout, stderr, code := a.runWhoami("--namespaces", "c,b,a", "-o", "json")
-	if code != exitcode.BadStatus {
-		t.Errorf("exit %d, want %d (the failing namespace's class)\n%s", code, exitcode.BadStatus, stderr)
+// writeTokenFile writes testToken to a file for --token-file.
+func writeTokenFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	rec := decodeRecord(t, stdout)
-	var got []string
-	for _, ns := range rec.Namespaces {
-		got = append(got, fmt.Sprintf("%s rules=%d error=%t", ns.Namespace, len(ns.ResourceRules), ns.Error != ""))
+	return path
+}
+
+// TestWhoamiRequests pins the requests of a run, and which credentials
+// send each: the token is obtained with the caller's credentials (one GET
+// of the ServiceAccount and one LIST of the Secrets, at once, then a
+// TokenRequest), -A lists namespaces with them too, and the token alone
+// sends one SelfSubjectReview and one SelfSubjectRulesReview per namespace.
+// Nothing else: no discovery, and no SelfSubjectAccessReview when the
+// reviews are complete.
+func TestWhoamiRequests(t *testing.T) {
+	tokenFile := writeTokenFile(t)
+	obtain := []string{"get serviceaccounts in build", "list secrets in build", "create serviceaccounts/token in build"}
+	cases := []struct {
+		name           string
+		args           []string
+		wantCaller     []string
+		wantToken      []string
+		wantNamespaces []string
+	}{
+		{
+			name:           "a service account, in its namespace",
+			args:           []string{"ci", "-n", "build"},
+			wantCaller:     obtain,
+			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews"},
+			wantNamespaces: []string{"build"},
+		},
+		{
+			name:           "the context's namespace",
+			args:           []string{"ci"},
+			wantCaller:     obtain,
+			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews"},
+			wantNamespaces: []string{"build"},
+		},
+		{
+			name:           "-A lists the namespaces with the caller's credentials, once",
+			args:           []string{"ci", "-A"},
+			wantCaller:     append(append([]string{}, obtain...), "list namespaces"),
+			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews", "create selfsubjectrulesreviews", "create selfsubjectrulesreviews", "create selfsubjectrulesreviews"},
+			wantNamespaces: []string{"build", "x", "y", "z"},
+		},
+		{
+			name:           "--namespaces reviews each named namespace once",
+			args:           []string{"ci", "--namespaces", "y,x,y"},
+			wantCaller:     obtain,
+			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews", "create selfsubjectrulesreviews"},
+			wantNamespaces: []string{"x", "y"},
+		},
+		{
+			name:           "--current obtains no token: the caller's credentials review themselves",
+			args:           []string{"--current"},
+			wantCaller:     []string{"create selfsubjectreviews", "create selfsubjectrulesreviews"},
+			wantToken:      []string{},
+			wantNamespaces: []string{},
+		},
+		{
+			name:           "--token-file obtains no token",
+			args:           []string{"--token-file", tokenFile, "-n", "x"},
+			wantCaller:     []string{},
+			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews"},
+			wantNamespaces: []string{"x"},
+		},
 	}
-	want := []string{"a rules=1 error=false", "b rules=0 error=true", "c rules=1 error=false"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("namespaces in -o json (-want +got):\n%s", diff)
-	}
-	if a.reviewsOf("c") != 2 {
-		t.Errorf("c was reviewed %d times, want 2: the 429 with Retry-After was not retried", a.reviewsOf("c"))
-	}
-	if !strings.Contains(stderr, `namespace "b": `) || !strings.Contains(stderr, "error: 1 of 3 namespaces were not reviewed: b") {
-		t.Errorf("stderr does not report namespace b:\n%s", stderr)
-	}
-	if strings.Count(stderr, "error: ") != 1 {
-		t.Errorf("stderr has more than one error line:\n%s", stderr)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t)
+			if _, stderr, err := c.whoami(tc.args...); err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			caller := requests(c.caller)
+			// The ServiceAccount GET and the Secret LIST are sent at once,
+			// in no particular order.
+			if len(caller) >= 2 && caller[0] > caller[1] {
+				caller[0], caller[1] = caller[1], caller[0]
+			}
+			if diff := cmp.Diff(tc.wantCaller, caller); diff != "" {
+				t.Errorf("requests with the caller's credentials (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantToken, requests(c.asToken)); diff != "" {
+				t.Errorf("requests with the token (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantNamespaces, reviewedNamespaces(c.asToken)); diff != "" {
+				t.Errorf("namespaces reviewed with the token (-want +got):\n%s", diff)
+			}
+			for _, client := range []interface{ Actions() []clienttesting.Action }{c.caller, c.asToken} {
+				for _, a := range client.Actions() {
+					if a.Matches("create", "selfsubjectaccessreviews") {
+						t.Errorf("a complete review sent a SelfSubjectAccessReview: %v", a)
+					}
+				}
+			}
+			// The token's client is sized for the fan-out.
+			fanOut := review.FanOutConfig(&rest.Config{}, review.DefaultConcurrency)
+			for _, cfg := range c.tokenConfigs {
+				if cfg.QPS != fanOut.QPS || cfg.Burst != fanOut.Burst || cfg.RateLimiter != nil {
+					t.Errorf("the token's client has QPS %v, burst %d, rate limiter %v; want %v, %d, none", cfg.QPS, cfg.Burst, cfg.RateLimiter, fanOut.QPS, fanOut.Burst)
+				}
+			}
+		})
 	}
 }
 
-func TestWhoamiRequests(t *testing.T) {
-	// The request floor: one SelfSubjectReview, one namespace list with -A,
-	// one SelfSubjectRulesReview per namespace; nothing else (no discovery).
-	a := newAPIServer(t)
-	a.ssr = ciUserInfo()
-	a.namespaces = []string{"x", "y", "z"}
-	if _, stderr, code := a.runWhoami("-A"); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+// TestWhoamiOneNamespaceFailingKeepsTheOthers: a failed namespace is
+// reported, the others are printed, and the exit code is that of the
+// failure that explains most (exitcode.Worst). The reviews are sent one at
+// a time, so that which namespace stops the run is certain.
+func TestWhoamiOneNamespaceFailingKeepsTheOthers(t *testing.T) {
+	serverError := apierrors.NewInternalError(errors.New("boom"))
+	ssrr := schema.GroupResource{Group: "authorization.k8s.io", Resource: "selfsubjectrulesreviews"}
+	endpoint := testServer + "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
+	cases := []struct {
+		name       string
+		fail       map[string]error
+		code       int
+		want       []string // namespace summaries in -o json
+		wantErr    string
+		wantStderr []string // one line per namespace that failed on its own
+	}{
+		{
+			name:       "a server error in one namespace keeps the rules of the others",
+			fail:       map[string]error{"b": serverError},
+			code:       exitcode.BadStatus,
+			want:       []string{"a rules=1 error=false", "b rules=0 error=true", "c rules=1 error=false"},
+			wantErr:    "1 of 3 namespaces were not reviewed: b",
+			wantStderr: []string{`namespace "b": Internal error occurred: boom`},
+		},
+		{
+			name:       "another HTTP status explains more than a plain error",
+			fail:       map[string]error{"a": errors.New("the fake failed"), "b": serverError},
+			code:       exitcode.BadStatus,
+			want:       []string{"a rules=0 error=true", "b rules=0 error=true", "c rules=1 error=false"},
+			wantErr:    "2 of 3 namespaces were not reviewed: a, b",
+			wantStderr: []string{`namespace "a": the fake failed`, `namespace "b": Internal error occurred: boom`},
+		},
+		{
+			name:       "a forbidden review explains more than a server error, and stops the run",
+			fail:       map[string]error{"a": serverError, "b": apierrors.NewForbidden(ssrr, "", errors.New("no"))},
+			code:       exitcode.Forbidden,
+			want:       []string{"a rules=0 error=true", "b rules=0 error=true", "c rules=0 error=true"},
+			wantErr:    "3 of 3 namespaces were not reviewed: a, b, c (1 of them because the run stopped after the first failure)",
+			wantStderr: []string{`namespace "a": Internal error occurred: boom`, `namespace "b": selfsubjectrulesreviews.authorization.k8s.io is forbidden`},
+		},
+		{
+			name:       "a rejected token explains more than a server error",
+			fail:       map[string]error{"a": serverError, "b": apierrors.NewUnauthorized("expired")},
+			code:       exitcode.Unauthorized,
+			want:       []string{"a rules=0 error=true", "b rules=0 error=true", "c rules=0 error=true"},
+			wantErr:    "3 of 3 namespaces were not reviewed: a, b, c (1 of them because the run stopped after the first failure)",
+			wantStderr: []string{`namespace "a": Internal error occurred: boom`, `namespace "b": expired`},
+		},
+		{
+			name:       "a TLS failure explains more than a server error",
+			fail:       map[string]error{"a": serverError, "b": &url.Error{Op: "Post", URL: endpoint, Err: x509.UnknownAuthorityError{}}},
+			code:       exitcode.TLS,
+			want:       []string{"a rules=0 error=true", "b rules=0 error=true", "c rules=0 error=true"},
+			wantErr:    "3 of 3 namespaces were not reviewed: a, b, c (1 of them because the run stopped after the first failure)",
+			wantStderr: []string{`namespace "a": Internal error occurred: boom`, `namespace "b": Post "` + endpoint + `": x509: certificate signed by unknown authority`},
+		},
+		{
+			name: "an unreachable server explains more than a server error",
+			fail: map[string]error{"a": serverError, "b": &url.Error{Op: "Post", URL: endpoint,
+				Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}},
+			code:       exitcode.Unreachable,
+			want:       []string{"a rules=0 error=true", "b rules=0 error=true", "c rules=0 error=true"},
+			wantErr:    "3 of 3 namespaces were not reviewed: a, b, c (1 of them because the run stopped after the first failure)",
+			wantStderr: []string{`namespace "a": Internal error occurred: boom`, `namespace "b": Post "` + endpoint + `": dial tcp: connection refused`},
+		},
 	}
-	want := []string{
-		"POST /apis/authentication.k8s.io/v1/selfsubjectreviews",
-		"GET /api/v1/namespaces",
-		"POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-		"POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-		"POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-	}
-	if diff := cmp.Diff(want, a.requests); diff != "" {
-		t.Errorf("requests (-want +got):\n%s", diff)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t)
+			c.rules["a"] = podsRule("get")
+			c.rules["c"] = podsRule("list")
+			c.fail = tc.fail
+			stdout, stderr, err := c.whoami("ci", "--namespaces", "c,b,a", "--concurrency", "1", "-o", "json")
+			if code := exitcode.Code(err); code != tc.code {
+				t.Errorf("exit %d, want %d: %v", code, tc.code, err)
+			}
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("error = %v, want %q", err, tc.wantErr)
+			}
+			rec := decodeRecord(t, stdout)
+			got := []string{}
+			for _, ns := range rec.Namespaces {
+				got = append(got, fmt.Sprintf("%s rules=%d error=%t", ns.Namespace, len(ns.ResourceRules), ns.Error != ""))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("namespaces in -o json (-want +got):\n%s", diff)
+			}
+			lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+			if len(lines) != len(tc.wantStderr) {
+				t.Fatalf("stderr has %d lines, want %d:\n%s", len(lines), len(tc.wantStderr), stderr)
+			}
+			for i, want := range tc.wantStderr {
+				if !strings.HasPrefix(lines[i], want) {
+					t.Errorf("stderr line %d = %q, want it to start with %q", i+1, lines[i], want)
+				}
+			}
+		})
 	}
 }
 
 func TestWhoamiHumanOutput(t *testing.T) {
-	a := newAPIServer(t)
-	a.ssr = ciUserInfo()
-	a.ssr.Extra = map[string]authenticationv1.ExtraValue{"authentication.kubernetes.io/credential-id": {"JTI=j1"}}
-	a.rules["a"] = []authorizationv1.ResourceRule{
+	c := newFakeCluster(t)
+	c.user.Extra = map[string]authenticationv1.ExtraValue{"authentication.kubernetes.io/credential-id": {"JTI=j1"}}
+	c.rules["a"] = []authorizationv1.ResourceRule{
 		{Verbs: []string{"get", "list"}, APIGroups: []string{""}, Resources: []string{"pods"}},
 		{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"tls"}},
 	}
-	a.rules["b"] = podsRule("get", "list")
-	stdout, stderr, code := a.runWhoami("--namespaces", "a,b")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+	c.rules["b"] = podsRule("get", "list")
+	stdout, stderr, err := c.whoami("ci", "--namespaces", "a,b")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
 	}
 	want := `ATTRIBUTE                                           VALUE
 Username                                            system:serviceaccount:build:ci
@@ -284,42 +299,64 @@ read-secrets   reads Secrets, which hold credentials and other service accounts'
 }
 
 func TestWhoamiFailOnRisk(t *testing.T) {
-	a := newAPIServer(t)
-	a.ssr = ciUserInfo()
-	a.rules["a"] = []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
-	a.rules["b"] = podsRule("get")
-
-	stdout, stderr, code := a.runWhoami("-n", "a", "--fail-on-risk", "-o", "json")
-	if code != exitcode.Risk {
-		t.Fatalf("exit %d, want %d: %s", code, exitcode.Risk, stderr)
+	admin := []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
+	cases := []struct {
+		name      string
+		args      []string
+		fail      bool // b fails
+		code      int
+		wantErr   string
+		wantRisks []string
+	}{
+		{name: "a risky rule with --fail-on-risk exits 8 after printing", args: []string{"--namespaces", "a", "--fail-on-risk"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk: risky rights (admin) hold in 1 of 1 namespaces reviewed", wantRisks: []string{"a admin"}},
+		{name: "the namespaces where risky rules hold are counted", args: []string{"--namespaces", "a,b", "--fail-on-risk"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk: risky rights (admin) hold in 1 of 2 namespaces reviewed", wantRisks: []string{"a admin"}},
+		{name: "no risky rule passes --fail-on-risk", args: []string{"--namespaces", "b", "--fail-on-risk"}},
+		{name: "without --fail-on-risk risky rules are only shown", args: []string{"--namespaces", "a"}, wantRisks: []string{"a admin"}},
+		{name: "a namespace not reviewed explains more than a risk", args: []string{"--namespaces", "a,b", "--fail-on-risk"}, fail: true, code: exitcode.BadStatus,
+			wantErr: "1 of 2 namespaces were not reviewed: b", wantRisks: []string{"a admin"}},
 	}
-	rec := decodeRecord(t, stdout)
-	if len(rec.Risks) != 1 || rec.Risks[0].Check != "admin" || rec.Risks[0].Namespace != "a" || rec.Risks[0].Reason == "" {
-		t.Errorf("risks = %+v, want the admin rule of a", rec.Risks)
-	}
-	if !strings.Contains(stderr, "--fail-on-risk") {
-		t.Errorf("stderr does not say why it failed: %q", stderr)
-	}
-	// Without risky rules, --fail-on-risk passes; without the flag, risky
-	// rules are only shown.
-	if _, stderr, code := a.runWhoami("-n", "b", "--fail-on-risk"); code != 0 {
-		t.Errorf("no risk: exit %d: %s", code, stderr)
-	}
-	if _, stderr, code := a.runWhoami("-n", "a"); code != 0 {
-		t.Errorf("risk without --fail-on-risk: exit %d: %s", code, stderr)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t)
+			c.rules["a"] = admin
+			c.rules["b"] = podsRule("get")
+			if tc.fail {
+				c.fail["b"] = apierrors.NewInternalError(errors.New("boom"))
+			}
+			stdout, _, err := c.whoami(append([]string{"ci", "-o", "json"}, tc.args...)...)
+			if code := exitcode.Code(err); code != tc.code {
+				t.Errorf("exit %d, want %d: %v", code, tc.code, err)
+			}
+			if tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Errorf("error = %v, want %q", err, tc.wantErr)
+			}
+			rec := decodeRecord(t, stdout)
+			var risks []string
+			for _, r := range rec.Risks {
+				risks = append(risks, r.Namespace+" "+r.Check)
+				if r.Reason == "" {
+					t.Errorf("risk %s %s has no reason", r.Namespace, r.Check)
+				}
+			}
+			if diff := cmp.Diff(tc.wantRisks, risks); diff != "" {
+				t.Errorf("risks in -o json (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
 func TestWhoamiTokenClaimsFallbackAndIncomplete(t *testing.T) {
-	a := newAPIServer(t)
-	a.ssr = nil // no SelfSubjectReview in any version
-	a.incomplete["a"] = "webhook authorizer does not list rules"
-	stdout, stderr, code := a.runWhoami("-n", "a", "-o", "json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+	c := newFakeCluster(t)
+	c.user = nil // no SelfSubjectReview in any version
+	c.incomplete["a"] = "webhook authorizer does not list rules"
+	stdout, stderr, err := c.whoami("ci", "--namespaces", "a", "-o", "json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
 	}
 	rec := decodeRecord(t, stdout)
-	wantUser := UserRecord{Username: "system:serviceaccount:build:ci", UID: "sa-uid",
+	wantUser := review.UserRecord{Username: "system:serviceaccount:build:ci", UID: "sa-uid",
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:build", "system:authenticated"},
 		Extra:  map[string][]string{"authentication.kubernetes.io/credential-id": {"JTI=j1"}}}
 	if diff := cmp.Diff(wantUser, rec.User); diff != "" {
@@ -328,92 +365,403 @@ func TestWhoamiTokenClaimsFallbackAndIncomplete(t *testing.T) {
 	if rec.IdentitySource != "TokenClaims" {
 		t.Errorf("identitySource = %q, want TokenClaims", rec.IdentitySource)
 	}
-	if len(rec.Namespaces) != 1 || !rec.Namespaces[0].Incomplete || rec.Namespaces[0].EvaluationError != a.incomplete["a"] {
+	if len(rec.Namespaces) != 1 || !rec.Namespaces[0].Incomplete || rec.Namespaces[0].EvaluationError != c.incomplete["a"] {
 		t.Errorf("namespaces = %+v, want a marked incomplete with the evaluation error", rec.Namespaces)
 	}
-	for _, w := range []string{"Warning: the API server serves no SelfSubjectReview", "Warning: the server says the rules of namespace(s) a may be incomplete (webhook authorizer does not list rules)"} {
-		if !strings.Contains(stderr, w) {
-			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+	wantStderr := []string{
+		"Warning: the API server serves no SelfSubjectReview: the identity is decoded from the token's claims, which were not verified",
+		"Warning: the server says the rules of namespace(s) a may be incomplete (webhook authorizer does not list rules): a rule missing from the list is no proof that the access is denied",
+	}
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	if len(lines) != len(wantStderr) {
+		t.Fatalf("stderr has %d lines, want %d:\n%s", len(lines), len(wantStderr), stderr)
+	}
+	for i, want := range wantStderr {
+		if !strings.HasPrefix(lines[i], want) {
+			t.Errorf("stderr line %d = %q, want it to start with %q", i+1, lines[i], want)
 		}
 	}
-	if a.reviewsOf("a") != 1 {
-		t.Errorf("a reviewed %d times", a.reviewsOf("a"))
+	var versions []string
+	for _, a := range c.asToken.Actions() {
+		if a.Matches("create", "selfsubjectreviews") {
+			versions = append(versions, a.GetResource().GroupVersion().String())
+		}
+	}
+	want := []string{"authentication.k8s.io/v1", "authentication.k8s.io/v1beta1", "authentication.k8s.io/v1alpha1"}
+	if diff := cmp.Diff(want, versions); diff != "" {
+		t.Errorf("SelfSubjectReviews sent (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a"}, reviewedNamespaces(c.asToken)); diff != "" {
+		t.Errorf("namespaces reviewed (-want +got):\n%s", diff)
 	}
 }
 
-func TestWhoamiErrors(t *testing.T) {
+func TestWhoamiTokenRejected(t *testing.T) {
+	c := newFakeCluster(t)
+	c.reviewErr = apierrors.NewUnauthorized("token expired")
+	stdout, _, err := c.whoami("ci")
+	if code := exitcode.Code(err); code != exitcode.Unauthorized {
+		t.Errorf("exit %d, want %d: %v", code, exitcode.Unauthorized, err)
+	}
+	want := "the API server does not accept system:serviceaccount:build:ci (401 Unauthorized): it may be expired, revoked, or meant for another cluster: SelfSubjectReview (authentication.k8s.io/v1): token expired"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+	if stdout != "" {
+		t.Errorf("stdout = %q, want nothing", stdout)
+	}
+	if diff := cmp.Diff([]string{"create selfsubjectreviews"}, requests(c.asToken)); diff != "" {
+		t.Errorf("requests after a rejected token, want only the SelfSubjectReview (-want +got):\n%s", diff)
+	}
+}
+
+// TestWhoamiRefusesAnotherIdentity: when the server says the token is not
+// the service account asked for, whoami reports nothing of its access.
+func TestWhoamiRefusesAnotherIdentity(t *testing.T) {
+	tokenFile := writeTokenFile(t)
 	cases := []struct {
-		name  string
-		setup func(a *apiServer)
-		args  []string
-		code  int
-		want  string
+		name     string
+		args     []string
+		username string
+		wantErr  string // "" = the run succeeds
 	}{
-		{"review forbidden", func(a *apiServer) { a.fail["a"] = http.StatusForbidden }, []string{"-n", "a"}, exitcode.Forbidden, `SelfSubjectRulesReview in namespace "a"`},
-		{"namespaces cannot be listed", func(a *apiServer) { a.listForbidden = true }, []string{"-A"}, exitcode.Error, "name the namespaces to review with --namespaces"},
-		{"-A and --namespaces", nil, []string{"-A", "--namespaces", "a"}, exitcode.Usage, "--namespaces and -A/--all-namespaces cannot be used together"},
-		{"empty --namespaces entry", nil, []string{"--namespaces", "a,,b"}, exitcode.Usage, "--namespaces holds an empty name"},
-		{"invalid namespace name", nil, []string{"--namespaces", "Not_A_Namespace"}, exitcode.Usage, `"Not_A_Namespace" is not a valid namespace name`},
-		{"bad concurrency", nil, []string{"--concurrency", "0"}, exitcode.Usage, "--concurrency must be at least 1"},
-		{"bad output", nil, []string{"-o", "xml"}, exitcode.Usage, "--output must be one of json, yaml"},
-		{"token flag with --token-file", nil, []string{"--duration", "1h"}, exitcode.Usage, "--duration obtains a service account token"},
-		{"service account with --token-file", nil, []string{"ci"}, exitcode.Usage, "--token-file gives the token"},
+		{
+			name:     "a service account's token identified as another account",
+			args:     []string{"ci", "-n", "build"},
+			username: "system:serviceaccount:build:other",
+			wantErr:  `the API server identifies the token as "system:serviceaccount:build:other", not as the requested "system:serviceaccount:build:ci": refusing to report another identity's access as this one's`,
+		},
+		{
+			name:     "a service account's token identified as a user",
+			args:     []string{"ci"},
+			username: "kubernetes-admin",
+			wantErr:  `the API server identifies the token as "kubernetes-admin", not as the requested "system:serviceaccount:build:ci"`,
+		},
+		{name: "--current names nobody, so nobody is wrong", args: []string{"--current"}, username: "kubernetes-admin"},
+		{name: "--token-file names nobody, so nobody is wrong", args: []string{"--token-file", tokenFile}, username: "system:serviceaccount:build:other"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newAPIServer(t)
-			a.ssr = ciUserInfo()
-			if tc.setup != nil {
-				tc.setup(a)
+			c := newFakeCluster(t)
+			c.user = &authenticationv1.UserInfo{Username: tc.username}
+			stdout, _, err := c.whoami(tc.args...)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
 			}
-			stdout, stderr, code := a.runWhoami(tc.args...)
-			if code != tc.code {
-				t.Errorf("exit %d, want %d: %s", code, tc.code, stderr)
+			if code := exitcode.Code(err); code != exitcode.WrongSubject {
+				t.Errorf("exit %d, want %d: %v", code, exitcode.WrongSubject, err)
 			}
-			if !strings.Contains(stderr, tc.want) || strings.Count(stderr, "error: ") != 1 {
-				t.Errorf("stderr = %q, want one error containing %q", stderr, tc.want)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Errorf("error = %v\nwant    %s", err, tc.wantErr)
 			}
-			if tc.code == exitcode.Usage && (stdout != "" || len(a.requests) > 0) {
-				t.Errorf("a usage error printed %q and sent %v", stdout, a.requests)
+			if stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
+			}
+			if got := reviewedNamespaces(c.asToken); len(got) != 0 {
+				t.Errorf("the rules of another identity were reviewed in %v", got)
 			}
 		})
 	}
 }
 
-func TestWhoamiTokenRejected(t *testing.T) {
-	a := newAPIServer(t)
-	a.ssr = ciUserInfo()
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte("not-the-token\n"), 0o600); err != nil {
-		t.Fatal(err)
+func TestWhoamiAllNamespaces(t *testing.T) {
+	c := newFakeCluster(t)
+	c.rules["y"] = podsRule("get")
+	stdout, stderr, err := c.whoami("ci", "-A", "-o", "json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
 	}
-	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
-	var out, errOut bytes.Buffer
-	code := Execute([]string{"whoami", "--server", a.srv.URL, "--allow-insecure-http", "--token-file", tokenFile, "-n", "a"},
-		genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
-	if code != exitcode.Unauthorized {
-		t.Errorf("exit %d, want %d: %s", code, exitcode.Unauthorized, errOut.String())
+	var got []string
+	for _, ns := range decodeRecord(t, stdout).Namespaces {
+		got = append(got, ns.Namespace)
 	}
-	if !strings.Contains(errOut.String(), "401 Unauthorized") || strings.Contains(errOut.String(), "not-the-token") {
-		t.Errorf("stderr does not say 401, or shows the token:\n%s", errOut.String())
+	if diff := cmp.Diff([]string{"build", "x", "y", "z"}, got); diff != "" {
+		t.Errorf("namespaces reviewed, sorted (-want +got):\n%s", diff)
 	}
-	if len(a.requests) != 1 {
-		t.Errorf("requests after a rejected token: %v, want only the SelfSubjectReview", a.requests)
+	for _, a := range c.asToken.Actions() {
+		if a.Matches("list", "namespaces") {
+			t.Error("the namespaces were listed with the token, not the caller's credentials")
+		}
+	}
+}
+
+func TestWhoamiRunErrors(t *testing.T) {
+	nsResource := schema.GroupResource{Resource: "namespaces"}
+	cases := []struct {
+		name    string
+		setup   func(c *fakeCluster)
+		args    []string
+		code    int
+		wantErr string
+		// printed says the identity is printed: it was answered before
+		// the failure.
+		printed bool
+	}{
+		{
+			name:    "a review forbidden in the only namespace",
+			printed: true,
+			setup: func(c *fakeCluster) {
+				c.fail["a"] = apierrors.NewForbidden(schema.GroupResource{}, "", errors.New("no"))
+			},
+			args:    []string{"ci", "--namespaces", "a"},
+			code:    exitcode.Forbidden,
+			wantErr: `SelfSubjectRulesReview in namespace "a": `,
+		},
+		{
+			name:    "-A when the caller may not list namespaces",
+			setup:   func(c *fakeCluster) { c.listErr = apierrors.NewForbidden(nsResource, "", errors.New("no")) },
+			args:    []string{"ci", "-A"},
+			code:    exitcode.Error,
+			wantErr: `--all-namespaces lists namespaces with the kubeconfig's credentials, and they may not: namespaces is forbidden: no; name the namespaces to review with --namespaces instead`,
+		},
+		{
+			name: "-A when the server cannot be reached",
+			setup: func(c *fakeCluster) {
+				c.listErr = &url.Error{Op: "Get", URL: testServer + "/api/v1/namespaces", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+			},
+			args:    []string{"ci", "-A"},
+			code:    exitcode.Unreachable,
+			wantErr: `listing namespaces for --all-namespaces: Get "` + testServer + `/api/v1/namespaces": dial tcp: connection refused`,
+		},
+		{
+			name:    "an unknown service account",
+			args:    []string{"nobody"},
+			code:    exitcode.Error,
+			wantErr: `service account "nobody" not found in namespace "build"`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t)
+			if tc.setup != nil {
+				tc.setup(c)
+			}
+			stdout, _, err := c.whoami(tc.args...)
+			if code := exitcode.Code(err); code != tc.code {
+				t.Errorf("exit %d, want %d: %v", code, tc.code, err)
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Errorf("error = %v\nwant    %s...", err, tc.wantErr)
+			}
+			if printed := strings.HasPrefix(stdout, "ATTRIBUTE"); printed != tc.printed || !printed && stdout != "" {
+				t.Errorf("stdout = %q, want the identity printed: %v", stdout, tc.printed)
+			}
+		})
+	}
+}
+
+// TestWhoamiUsageErrors: bad values are refused with exit code 2 before
+// the kubeconfig's server is even looked up, and never echo a value that
+// may be a token.
+func TestWhoamiUsageErrors(t *testing.T) {
+	tokenFile := writeTokenFile(t)
+	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YnVpbGQ6Y2kifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"-A and --namespaces", []string{"-A", "--namespaces", "a"}, "--namespaces and -A/--all-namespaces cannot be used together"},
+		{"no --namespaces", []string{"--namespaces="}, "--namespaces must name at least one namespace"},
+		{"empty --namespaces entry", []string{"--namespaces", "a,,b"}, "--namespaces: value 2 of 3 is not a valid namespace name: it is empty"},
+		{"invalid namespace name", []string{"--namespaces", "a,Not_A_Namespace"}, "--namespaces: value 2 of 2 is not a valid namespace name: a lowercase RFC 1123 label must consist of"},
+		{"a token in --namespaces", []string{"--namespaces", jwt}, "--namespaces: value 1 of 1 is not a valid namespace name: it looks like a token"},
+		{"a token as SERVICEACCOUNT", []string{jwt}, "the SERVICEACCOUNT argument is not a valid service account name: it looks like a token; pass a token with --token-file (or --token-file - for stdin), never as an argument"},
+		{"a token as -n", []string{"-n", jwt}, "the namespace (-n or the context's) is not a valid namespace name: it looks like a token"},
+		{"an empty SERVICEACCOUNT", []string{""}, "SERVICEACCOUNT must not be empty"},
+		{"bad concurrency", []string{"--concurrency", "0"}, "--concurrency must be at least 1 (got 0)"},
+		{"bad output", []string{"-o", "xml"}, `--output must be one of json, yaml (got "xml")`},
+		{"token flag with --token-file", []string{"--token-file", tokenFile, "--duration", "1h"}, "--duration obtains a service account token; it cannot be used with --token-file"},
+		{"token flag with --current", []string{"--current", "--create-secret"}, "--create-secret obtains a service account token; it cannot be used with --current or --token-file"},
+		{"service account with --token-file", []string{"--token-file", tokenFile, "ci"}, "--token-file gives the token; it cannot be used with a SERVICEACCOUNT argument"},
+		{"a token as SERVICEACCOUNT with --current", []string{"--current", jwt}, "--current acts as the kubeconfig's credentials; it cannot be used with a SERVICEACCOUNT argument"},
+		{"--current and --token-file", []string{"--current", "--token-file", tokenFile}, "--current and --token-file cannot be used together"},
+		{"--source=mounted", []string{"--source=mounted"}, "--source=mounted is only for kubectl access token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t)
+			stdout, stderr, err := c.whoami(tc.args...)
+			if code := exitcode.Code(err); code != exitcode.Usage {
+				t.Errorf("exit %d, want %d: %v", code, exitcode.Usage, err)
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("error = %v\nwant    %s", err, tc.want)
+			}
+			if err != nil {
+				for _, value := range []string{"Not_A_Namespace", jwt[:20], jwt[30:50]} {
+					if strings.Contains(err.Error(), value) {
+						t.Errorf("the error echoes %q: %v", value, err)
+					}
+				}
+			}
+			if stdout != "" || stderr != "" {
+				t.Errorf("a usage error printed %q and %q", stdout, stderr)
+			}
+			if c.callerConfigs != 0 || len(c.caller.Actions()) != 0 || len(c.asToken.Actions()) != 0 {
+				t.Errorf("a usage error loaded the caller's config %d times and sent %v and %v", c.callerConfigs, requests(c.caller), requests(c.asToken))
+			}
+		})
 	}
 }
 
 func TestFanOutConfig(t *testing.T) {
 	base := &rest.Config{Host: "https://example.test", BearerToken: "t", QPS: 5, Burst: 10, RateLimiter: flowcontrol.NewFakeAlwaysRateLimiter()}
 	for _, tc := range []struct{ concurrency, want int }{{1, 100}, {16, 400}, {64, 1600}} {
-		cfg := fanOutConfig(base, tc.concurrency)
+		cfg := review.FanOutConfig(base, tc.concurrency)
 		if cfg.QPS != float32(tc.want) || cfg.Burst != tc.want || cfg.RateLimiter != nil {
 			t.Errorf("concurrency %d: QPS %v, burst %d, rate limiter %v; want %d, %d, none", tc.concurrency, cfg.QPS, cfg.Burst, cfg.RateLimiter, tc.want, tc.want)
 		}
 		if cfg.BearerToken != "t" || cfg.Host != base.Host {
-			t.Errorf("fanOutConfig changed the credentials or the server: %+v", cfg)
+			t.Errorf("FanOutConfig changed the credentials or the server: %+v", cfg)
 		}
 	}
 	if base.QPS != 5 || base.RateLimiter == nil {
-		t.Error("fanOutConfig changed its input")
+		t.Error("FanOutConfig changed its input")
+	}
+}
+
+// accessReviews counts the SelfSubjectAccessReviews a fake saw.
+func accessReviews(client interface{ Actions() []clienttesting.Action }) int {
+	n := 0
+	for _, a := range client.Actions() {
+		if a.Matches("create", "selfsubjectaccessreviews") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestWhoamiVerifies: where the rules review is incomplete (or with
+// --verify), every risky action is asked with a SelfSubjectAccessReview
+// as the token; --check asks the named actions. --fail-on-risk exits 8
+// for a risky action allowed outside the listed rules, and fails closed
+// with 9 when a risky action of an incomplete review cannot be verified.
+func TestWhoamiVerifies(t *testing.T) {
+	riskActions := len(review.RiskActions()) // each asked once with one namespace
+	cases := []struct {
+		name       string
+		args       []string
+		incomplete bool
+		allowed    []string
+		accessErr  error
+		code       int
+		wantErr    string
+		wantAsked  int
+		// wantVerified are the verified actions of -o json worth a
+		// summary: allowed, not verified, or requested.
+		wantVerified []string
+	}{
+		{
+			name:       "an incomplete review asks about every risky action",
+			incomplete: true,
+			wantAsked:  riskActions,
+		},
+		{
+			name:       "a risky action allowed outside the listed rules fails --fail-on-risk",
+			args:       []string{"--fail-on-risk"},
+			incomplete: true,
+			allowed:    []string{"a create pods/exec"},
+			code:       exitcode.Risk,
+			wantErr:    "--fail-on-risk: risky rights (" + risk.Exec + ") hold in 1 of 1 namespaces reviewed",
+			wantAsked:  riskActions,
+			wantVerified: []string{
+				"a create pods/exec allowed=true verified=true covered=false",
+			},
+		},
+		{
+			name:         "without --fail-on-risk an allowed risky action is only reported",
+			incomplete:   true,
+			allowed:      []string{"a create pods/exec"},
+			wantAsked:    riskActions,
+			wantVerified: []string{"a create pods/exec allowed=true verified=true covered=false"},
+		},
+		{
+			name:       "risky actions that cannot be verified fail --fail-on-risk closed",
+			args:       []string{"--fail-on-risk"},
+			incomplete: true,
+			accessErr:  apierrors.NewInternalError(errors.New("webhook down")),
+			code:       exitcode.Unverified,
+			wantErr:    fmt.Sprintf("--fail-on-risk: the review is incomplete and %d risky action(s) could not be verified", riskActions),
+			wantAsked:  riskActions,
+		},
+		{
+			name:      "--verify asks although the review is complete",
+			args:      []string{"--verify"},
+			wantAsked: riskActions,
+		},
+		{
+			name:         "--check asks the named action only",
+			args:         []string{"--check", "create pods/exec"},
+			wantAsked:    1,
+			wantVerified: []string{"a create pods/exec allowed=false verified=true covered=false requested"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t)
+			c.rules["a"] = podsRule("get")
+			if tc.incomplete {
+				c.incomplete["a"] = "webhook authorizer does not list rules"
+			}
+			for _, a := range tc.allowed {
+				c.allowed[a] = true
+			}
+			c.accessErr = tc.accessErr
+			stdout, stderr, err := c.whoami(append([]string{"ci", "--namespaces", "a", "-o", "json"}, tc.args...)...)
+			if code := exitcode.Code(err); code != tc.code {
+				t.Errorf("exit %d, want %d: %v\n%s", code, tc.code, err, stderr)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.wantErr)) {
+				t.Errorf("error = %v\nwant    %s...", err, tc.wantErr)
+			}
+			if got := accessReviews(c.asToken); got != tc.wantAsked {
+				t.Errorf("%d SelfSubjectAccessReviews sent as the token, want %d", got, tc.wantAsked)
+			}
+			if got := accessReviews(c.caller); got != 0 {
+				t.Errorf("%d SelfSubjectAccessReviews sent with the caller's credentials", got)
+			}
+			rec := decodeRecord(t, stdout)
+			if tc.wantAsked > 0 && len(rec.VerifiedActions) != tc.wantAsked {
+				t.Errorf("-o json has %d verified actions, want %d", len(rec.VerifiedActions), tc.wantAsked)
+			}
+			var got []string
+			for _, v := range rec.VerifiedActions {
+				if !v.Allowed && v.Verified && !v.Requested {
+					continue
+				}
+				if !v.Verified && tc.accessErr != nil {
+					continue // every one; counted above
+				}
+				s := fmt.Sprintf("%s %s allowed=%t verified=%t covered=%t", v.Namespace, v.Action, v.Allowed, v.Verified, v.CoveredByRules)
+				if v.Requested {
+					s += " requested"
+				}
+				got = append(got, s)
+			}
+			if diff := cmp.Diff(tc.wantVerified, got); diff != "" {
+				t.Errorf("verified actions in -o json (-want +got):\n%s", diff)
+			}
+			if tc.accessErr != nil && !strings.Contains(stderr, `Warning: could not verify "create pods/exec" in namespace a: Internal error occurred: webhook down`) {
+				t.Errorf("stderr does not name the actions that could not be verified:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func TestWhoamiCheckUsageError(t *testing.T) {
+	c := newFakeCluster(t)
+	_, _, err := c.whoami("ci", "--check", "create pods/exec", "--check", "fly")
+	if code := exitcode.Code(err); code != exitcode.Usage {
+		t.Errorf("exit %d, want %d: %v", code, exitcode.Usage, err)
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), "--check (value 2 of 2): ") {
+		t.Errorf("error = %v, want it to name the --check value", err)
+	}
+	if len(c.caller.Actions())+len(c.asToken.Actions()) != 0 {
+		t.Errorf("a usage error sent %v and %v", requests(c.caller), requests(c.asToken))
 	}
 }
