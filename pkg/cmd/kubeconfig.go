@@ -94,21 +94,13 @@ var (
 // NewCmdKubeconfig returns the kubeconfig command.
 func NewCmdKubeconfig(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	flags := NewKubeconfigFlags()
-	cmd := &cobra.Command{
-		Use:     "kubeconfig [SERVICEACCOUNT]",
-		Short:   "Print, write or merge a kubeconfig that authenticates as a service account's token",
-		Long:    kubeconfigLong,
-		Example: kubeconfigExample,
-		Args:    maxArgs(1),
-
-		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE: runE(func(cmd *cobra.Command, args []string) (*KubeconfigOptions, error) {
-			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
-		}),
-	}
-	flags.AddFlags(cmd.Flags())
-	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"yaml", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd := newCommand(configFlags, commandSpec{
+		use: "kubeconfig [SERVICEACCOUNT]", short: "Print, write or merge a kubeconfig that authenticates as a service account's token", long: kubeconfigLong, example: kubeconfigExample,
+		outputs: []cobra.Completion{"yaml", "json"},
+		sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest},
+	}, flags.AddFlags, func(cmd *cobra.Command, args []string) (*KubeconfigOptions, error) {
+		return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+	})
 	return cmd
 }
 

@@ -8,9 +8,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 )
 
@@ -70,4 +73,33 @@ func runE[O options](toOptions func(cmd *cobra.Command, args []string) (O, error
 		o.identityOptions().reportThrottling()
 		return err
 	}
+}
+
+// commandSpec is what differs between the commands that act as an identity.
+type commandSpec struct {
+	use, short, long, example string
+	// outputs are the values of -o.
+	outputs []cobra.Completion
+	// sources are the values of --source.
+	sources []credential.Source
+}
+
+// newCommand builds a command that acts as an identity: at most one
+// SERVICEACCOUNT argument (completed from the cluster), the flags addFlags
+// registers, and the RunE of every command.
+func newCommand[O options](configFlags *genericclioptions.ConfigFlags, spec commandSpec, addFlags func(*pflag.FlagSet), toOptions func(*cobra.Command, []string) (O, error)) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     spec.use,
+		Short:   spec.short,
+		Long:    spec.long,
+		Example: spec.example,
+		Args:    maxArgs(1),
+
+		ValidArgsFunction: completeServiceAccounts(configFlags),
+		RunE:              runE(toOptions),
+	}
+	addFlags(cmd.Flags())
+	registerTokenFlagCompletions(cmd, spec.sources...)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(spec.outputs, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
 }

@@ -91,21 +91,13 @@ var (
 // NewCmdProbe returns the probe command.
 func NewCmdProbe(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	flags := NewProbeFlags()
-	cmd := &cobra.Command{
-		Use:     "probe [SERVICEACCOUNT]",
-		Short:   "Check what the API server answers to a service account's token, with exit codes for scripts",
-		Long:    probeLong,
-		Example: probeExample,
-		Args:    maxArgs(1),
-
-		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE: runE(func(cmd *cobra.Command, args []string) (*ProbeOptions, error) {
-			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
-		}),
-	}
-	flags.AddFlags(cmd.Flags())
-	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd := newCommand(configFlags, commandSpec{
+		use: "probe [SERVICEACCOUNT]", short: "Check what the API server answers to a service account's token, with exit codes for scripts", long: probeLong, example: probeExample,
+		outputs: []cobra.Completion{"json", "yaml"},
+		sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest},
+	}, flags.AddFlags, func(cmd *cobra.Command, args []string) (*ProbeOptions, error) {
+		return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+	})
 	return cmd
 }
 

@@ -94,21 +94,13 @@ type TokenRecord struct {
 // NewCmdToken returns the token command.
 func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	flags := NewTokenFlags()
-	cmd := &cobra.Command{
-		Use:     "token [SERVICEACCOUNT]",
-		Short:   "Print a service account's token, from its legacy Secret or the TokenRequest API",
-		Long:    tokenLong,
-		Example: tokenExample,
-		Args:    maxArgs(1),
-
-		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE: runE(func(cmd *cobra.Command, args []string) (*TokenOptions, error) {
-			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
-		}),
-	}
-	flags.AddFlags(cmd)
-	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml", "exec-credential"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd := newCommand(configFlags, commandSpec{
+		use: "token [SERVICEACCOUNT]", short: "Print a service account's token, from its legacy Secret or the TokenRequest API", long: tokenLong, example: tokenExample,
+		outputs: []cobra.Completion{"json", "yaml", "exec-credential"},
+		sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted},
+	}, flags.AddFlags, func(cmd *cobra.Command, args []string) (*TokenOptions, error) {
+		return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+	})
 	return cmd
 }
 
@@ -126,12 +118,12 @@ func NewTokenFlags() *TokenFlags {
 	return &TokenFlags{identity: identityFlags{withTokenFile: true, mountedSource: true, mountedDefault: true}}
 }
 
-// AddFlags registers the flags on cmd.
-func (f *TokenFlags) AddFlags(cmd *cobra.Command) {
-	f.identity.AddFlags(cmd.Flags())
-	cmd.Flag("token-file").Usage = "Describe the token in this file (- for stdin) instead of obtaining one: with --claims or -o, inspect a token you already have."
-	cmd.Flags().StringVarP(&f.output, "output", "o", "", "Output format. One of: (json, yaml, exec-credential). Default: the token alone.")
-	cmd.Flags().BoolVar(&f.claims, "claims", false, "If true, print the token's decoded JWT header and claims (not signature-verified) as JSON instead of the token.")
+// AddFlags registers the flags on fs.
+func (f *TokenFlags) AddFlags(fs *pflag.FlagSet) {
+	f.identity.AddFlags(fs)
+	fs.Lookup("token-file").Usage = "Describe the token in this file (- for stdin) instead of obtaining one: with --claims or -o, inspect a token you already have."
+	fs.StringVarP(&f.output, "output", "o", "", "Output format. One of: (json, yaml, exec-credential). Default: the token alone.")
+	fs.BoolVar(&f.claims, "claims", false, "If true, print the token's decoded JWT header and claims (not signature-verified) as JSON instead of the token.")
 }
 
 // TokenOptions are the parsed inputs of the token command.

@@ -119,21 +119,13 @@ var (
 // NewCmdWhoami returns the whoami command.
 func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	flags := NewWhoamiFlags()
-	cmd := &cobra.Command{
-		Use:     "whoami [SERVICEACCOUNT]",
-		Short:   "Show who a service account is and every rule it holds, with the risky ones marked",
-		Long:    whoamiLong,
-		Example: whoamiExample,
-		Args:    maxArgs(1),
-
-		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE: runE(func(cmd *cobra.Command, args []string) (*WhoamiOptions, error) {
-			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
-		}),
-	}
-	flags.AddFlags(cmd.Flags())
-	registerTokenFlagCompletions(cmd, credential.SourceAuto, credential.SourceSecret, credential.SourceRequest)
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]cobra.Completion{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd := newCommand(configFlags, commandSpec{
+		use: "whoami [SERVICEACCOUNT]", short: "Show who a service account is and every rule it holds, with the risky ones marked", long: whoamiLong, example: whoamiExample,
+		outputs: []cobra.Completion{"json", "yaml"},
+		sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest},
+	}, flags.AddFlags, func(cmd *cobra.Command, args []string) (*WhoamiOptions, error) {
+		return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+	})
 	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
 	return cmd
 }
