@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
@@ -24,11 +22,7 @@ import (
 func (c *fakeCluster) token(out io.Writer, stdin string, args ...string) (stderr string, err error) {
 	c.t.Helper()
 	flags := NewTokenFlags()
-	cmd := &cobra.Command{Use: "token"}
-	cf, fs, pos := parseFlags(c.t, func(fs *pflag.FlagSet) {
-		flags.AddFlags(cmd)
-		fs.AddFlagSet(cmd.Flags())
-	}, args...)
+	cf, fs, pos := parseFlags(c.t, flags.AddFlags, args...)
 	var errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: out, ErrOut: &errOut}
 	o, err := flags.ToOptions(cf, fs, pos, streams)
