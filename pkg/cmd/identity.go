@@ -99,6 +99,8 @@ type identityOptions struct {
 	current      bool
 	// namespaceFlag is -n as given, "" when not given.
 	namespaceFlag string
+	// kubeconfigErr is why the kubeconfig could not be read, if it could not.
+	kubeconfigErr error
 }
 
 // toOptions parses the identity flags and arguments: the mode, the
@@ -143,9 +145,11 @@ func (f *identityFlags) toOptions(cf *genericclioptions.ConfigFlags, fs *pflag.F
 		req.Mode = subject.Mounted
 	}
 	if req.Mode == subject.ServiceAccount {
+		// An unreadable kubeconfig is reported by validate, after the flags:
+		// a bad flag is the first thing to fix.
 		ns, _, err := cf.ToRawKubeConfigLoader().Namespace()
 		if err != nil {
-			return o, exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
+			o.kubeconfigErr = exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
 		}
 		req.Namespace = ns
 	}
@@ -182,6 +186,9 @@ func (o *identityOptions) validate() error {
 		if err := subject.ValidateNamespace(o.namespaceFlag); err != nil {
 			return explain(err)
 		}
+	}
+	if o.kubeconfigErr != nil {
+		return o.kubeconfigErr
 	}
 	return explain(o.request.Validate())
 }

@@ -251,7 +251,9 @@ func (o *WhoamiOptions) Validate() error {
 
 // Run resolves the subject, asks who it is and what it may do, and prints.
 // Requests: those that obtain the token, one SelfSubjectReview, one
-// namespace list with -A, and one SelfSubjectRulesReview per namespace.
+// namespace list with -A, one SelfSubjectRulesReview per namespace, and,
+// when a review is incomplete or with --verify or --check, the
+// SelfSubjectAccessReviews of verifyActions.
 func (o *WhoamiOptions) Run(ctx context.Context) error {
 	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
 	if err != nil {

@@ -163,7 +163,7 @@ func TestRunReportsEveryPath(t *testing.T) {
 		{Path: "/unavailable", URL: s.URL + "/unavailable", Reason: "Service Unavailable", Status: 503, ExitCode: 5,
 			Error: `no endpoints available for service "web"`},
 		{Path: "/redirect", URL: s.URL + "/redirect", Reason: "Found", Status: 302, ExitCode: 5,
-			Error: "redirect to http://elsewhere.example/steal not followed: the credentials would go with it"},
+			Error: "the server answered 302 Found with a redirect to elsewhere.example, which was refused: the token would be sent there"},
 	}
 	if diff := cmp.Diff(want, briefs(rep)); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
@@ -226,8 +226,8 @@ func TestRunRedirectIsNotFollowed(t *testing.T) {
 	defer front.Close()
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: front.Certificate().Raw})
 	rep := run(t, &rest.Config{Host: front.URL, BearerToken: testToken, TLSClientConfig: rest.TLSClientConfig{CAData: ca}}, Options{}, "/api")
-	if r := rep.Results[0]; r.Status != http.StatusTemporaryRedirect || r.ExitCode != exitcode.BadStatus || !strings.Contains(r.Error, "not followed") {
-		t.Errorf("result = %+v, want 307 not followed, exit 5", r)
+	if r := rep.Results[0]; r.Status != http.StatusTemporaryRedirect || r.ExitCode != exitcode.BadStatus || !strings.Contains(r.Error, "which was refused") {
+		t.Errorf("result = %+v, want 307 refused, exit 5", r)
 	}
 	stolen.Lock()
 	defer stolen.Unlock()
