@@ -93,15 +93,8 @@ var (
 
 // NewCmdKubeconfig returns the kubeconfig command.
 func NewCmdKubeconfig(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	flags := NewKubeconfigFlags()
-	cmd := newCommand(configFlags, commandSpec{
-		use: "kubeconfig [SERVICEACCOUNT]", short: "Print, write or merge a kubeconfig that authenticates as a service account's token", long: kubeconfigLong, example: kubeconfigExample,
-		outputs: []cobra.Completion{"yaml", "json"},
-		sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest},
-	}, flags.AddFlags, func(cmd *cobra.Command, args []string) (*KubeconfigOptions, error) {
-		return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
-	})
-	return cmd
+	spec := commandSpec{use: "kubeconfig [SERVICEACCOUNT]", short: "Print, write or merge a kubeconfig that authenticates as a service account's token", long: kubeconfigLong, example: kubeconfigExample, outputs: []cobra.Completion{"yaml", "json"}}
+	return newCommand(configFlags, streams, spec, NewKubeconfigFlags())
 }
 
 // KubeconfigFlags are the flags of the kubeconfig command.
@@ -138,14 +131,8 @@ func (f *KubeconfigFlags) AddFlags(fs *pflag.FlagSet) {
 
 // KubeconfigOptions are the parsed inputs of the kubeconfig command.
 type KubeconfigOptions struct {
-	identity    identityOptions
-	outputFile  string
-	force       bool
-	merge       bool
-	setCurrent  bool
-	contextName string
-	output      string
-
+	KubeconfigFlags
+	identity identityOptions
 	// outputSet, outputFileSet and contextNameSet say the flag was given.
 	outputSet, outputFileSet, contextNameSet bool
 	// name names the cluster, user and context written.
@@ -164,8 +151,7 @@ func (f *KubeconfigFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag
 		return nil, err
 	}
 	o := &KubeconfigOptions{
-		identity: id, outputFile: f.outputFile, force: f.force, merge: f.merge, setCurrent: f.setCurrent,
-		contextName: f.contextName, output: f.output,
+		KubeconfigFlags: *f, identity: id,
 		outputSet: fs.Changed("output"), outputFileSet: fs.Changed("output-file"), contextNameSet: fs.Changed("context-name"),
 		configAccess: cf.ToRawKubeConfigLoader().ConfigAccess(),
 		IOStreams:    streams,

@@ -78,16 +78,34 @@ func runE[O options](toOptions func(cmd *cobra.Command, args []string) (O, error
 // commandSpec is what differs between the commands that act as an identity.
 type commandSpec struct {
 	use, short, long, example string
-	// outputs are the values of -o.
+	// outputs are the values of -o; nil means json and yaml.
 	outputs []cobra.Completion
-	// sources are the values of --source.
+	// sources are the values of --source; nil means auto, secret, request.
 	sources []credential.Source
 }
 
+// commandFlags are the flags of a command that acts as an identity.
+type commandFlags[O options] interface {
+	AddFlags(fs *pflag.FlagSet)
+	ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.FlagSet, args []string, streams genericiooptions.IOStreams) (O, error)
+}
+
+// The values of -o and --source most commands take.
+var (
+	jsonYAML                 = []cobra.Completion{"json", "yaml"}
+	serviceAccountTokenFlags = []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest}
+)
+
 // newCommand builds a command that acts as an identity: at most one
-// SERVICEACCOUNT argument (completed from the cluster), the flags addFlags
-// registers, and the RunE of every command.
-func newCommand[O options](configFlags *genericclioptions.ConfigFlags, spec commandSpec, addFlags func(*pflag.FlagSet), toOptions func(*cobra.Command, []string) (O, error)) *cobra.Command {
+// SERVICEACCOUNT argument (completed from the cluster), flags, and the RunE
+// of every command.
+func newCommand[O options](configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, spec commandSpec, flags commandFlags[O]) *cobra.Command {
+	if spec.outputs == nil {
+		spec.outputs = jsonYAML
+	}
+	if spec.sources == nil {
+		spec.sources = serviceAccountTokenFlags
+	}
 	cmd := &cobra.Command{
 		Use:     spec.use,
 		Short:   spec.short,
@@ -96,9 +114,11 @@ func newCommand[O options](configFlags *genericclioptions.ConfigFlags, spec comm
 		Args:    maxArgs(1),
 
 		ValidArgsFunction: completeServiceAccounts(configFlags),
-		RunE:              runE(toOptions),
+		RunE: runE(func(cmd *cobra.Command, args []string) (O, error) {
+			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
+		}),
 	}
-	addFlags(cmd.Flags())
+	flags.AddFlags(cmd.Flags())
 	registerTokenFlagCompletions(cmd, spec.sources...)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(spec.outputs, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

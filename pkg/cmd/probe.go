@@ -13,7 +13,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/probe"
 	"github.com/kubectl-access/kubectl-access/pkg/subject"
@@ -90,15 +89,8 @@ var (
 
 // NewCmdProbe returns the probe command.
 func NewCmdProbe(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	flags := NewProbeFlags()
-	cmd := newCommand(configFlags, commandSpec{
-		use: "probe [SERVICEACCOUNT]", short: "Check what the API server answers to a service account's token, with exit codes for scripts", long: probeLong, example: probeExample,
-		outputs: []cobra.Completion{"json", "yaml"},
-		sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest},
-	}, flags.AddFlags, func(cmd *cobra.Command, args []string) (*ProbeOptions, error) {
-		return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
-	})
-	return cmd
+	spec := commandSpec{use: "probe [SERVICEACCOUNT]", short: "Check what the API server answers to a service account's token, with exit codes for scripts", long: probeLong, example: probeExample}
+	return newCommand(configFlags, streams, spec, NewProbeFlags())
 }
 
 // ProbeFlags are the flags of the probe command.
@@ -136,13 +128,8 @@ func (f *ProbeFlags) AddFlags(fs *pflag.FlagSet) {
 
 // ProbeOptions are the parsed inputs of the probe command.
 type ProbeOptions struct {
+	ProbeFlags
 	identity identityOptions
-	paths    []string
-	service  string
-	wait     time.Duration
-	body     bool
-	quiet    bool
-	output   string
 	// requestTimeout is --request-timeout as given, "" when not given.
 	requestTimeout string
 	// serviceSet says --service was given (an empty value is an error).
@@ -157,7 +144,7 @@ func (f *ProbeFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Flag
 	if err != nil {
 		return nil, err
 	}
-	o := &ProbeOptions{identity: id, paths: f.paths, service: f.service, wait: f.wait, body: f.body, quiet: f.quiet, output: f.output, IOStreams: streams}
+	o := &ProbeOptions{ProbeFlags: *f, identity: id, IOStreams: streams}
 	if fs.Changed("request-timeout") && cf.Timeout != nil {
 		o.requestTimeout = *cf.Timeout
 	}

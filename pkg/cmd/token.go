@@ -93,15 +93,8 @@ type TokenRecord struct {
 
 // NewCmdToken returns the token command.
 func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	flags := NewTokenFlags()
-	cmd := newCommand(configFlags, commandSpec{
-		use: "token [SERVICEACCOUNT]", short: "Print a service account's token, from its legacy Secret or the TokenRequest API", long: tokenLong, example: tokenExample,
-		outputs: []cobra.Completion{"json", "yaml", "exec-credential"},
-		sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted},
-	}, flags.AddFlags, func(cmd *cobra.Command, args []string) (*TokenOptions, error) {
-		return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
-	})
-	return cmd
+	spec := commandSpec{use: "token [SERVICEACCOUNT]", short: "Print a service account's token, from its legacy Secret or the TokenRequest API", long: tokenLong, example: tokenExample, outputs: []cobra.Completion{"json", "yaml", "exec-credential"}, sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted}}
+	return newCommand(configFlags, streams, spec, NewTokenFlags())
 }
 
 // TokenFlags are the flags of the token command.
@@ -128,9 +121,8 @@ func (f *TokenFlags) AddFlags(fs *pflag.FlagSet) {
 
 // TokenOptions are the parsed inputs of the token command.
 type TokenOptions struct {
+	TokenFlags
 	identity identityOptions
-	output   string
-	claims   bool
 
 	genericiooptions.IOStreams
 }
@@ -143,7 +135,7 @@ func (f *TokenFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Flag
 	}
 	// A token described, or read from the pod, needs no server.
 	id.request.Offline = id.request.Mode == subject.TokenFile || id.request.Mode == subject.Mounted
-	return &TokenOptions{identity: id, output: f.output, claims: f.claims, IOStreams: streams}, nil
+	return &TokenOptions{TokenFlags: *f, identity: id, IOStreams: streams}, nil
 }
 
 func (o *TokenOptions) identityOptions() *identityOptions { return &o.identity }

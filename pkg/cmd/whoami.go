@@ -20,7 +20,6 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/review"
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
@@ -118,14 +117,8 @@ var (
 
 // NewCmdWhoami returns the whoami command.
 func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	flags := NewWhoamiFlags()
-	cmd := newCommand(configFlags, commandSpec{
-		use: "whoami [SERVICEACCOUNT]", short: "Show who a service account is and every rule it holds, with the risky ones marked", long: whoamiLong, example: whoamiExample,
-		outputs: []cobra.Completion{"json", "yaml"},
-		sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest},
-	}, flags.AddFlags, func(cmd *cobra.Command, args []string) (*WhoamiOptions, error) {
-		return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
-	})
+	spec := commandSpec{use: "whoami [SERVICEACCOUNT]", short: "Show who a service account is and every rule it holds, with the risky ones marked", long: whoamiLong, example: whoamiExample}
+	cmd := newCommand(configFlags, streams, spec, NewWhoamiFlags())
 	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
 	return cmd
 }
@@ -169,17 +162,12 @@ func (f *WhoamiFlags) AddFlags(fs *pflag.FlagSet) {
 
 // WhoamiOptions are the parsed inputs of the whoami command.
 type WhoamiOptions struct {
-	identity      identityOptions
-	output        string
-	allNamespaces bool
-	namespaces    []string
+	WhoamiFlags
+	identity identityOptions
 	// namespacesSet says --namespaces was given (maybe empty).
 	namespacesSet bool
-	concurrency   int
-	failOnRisk    bool
-	verify        bool
-	// checks are the parsed --check actions.
-	checks []risk.Action
+	// actions are the parsed --check values.
+	actions []risk.Action
 	// checkErr is the first --check value that is not an action.
 	checkErr error
 	// newClient builds the clients of the run: as the identity, and with
@@ -202,8 +190,7 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 		}
 	}
 	o := &WhoamiOptions{
-		identity: id, output: f.output, allNamespaces: f.allNamespaces, namespaces: f.namespaces,
-		namespacesSet: fs.Changed("namespaces"), concurrency: f.concurrency, failOnRisk: f.failOnRisk, verify: f.verify,
+		WhoamiFlags: *f, identity: id, namespacesSet: fs.Changed("namespaces"),
 		newClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
 		IOStreams: streams,
 	}
@@ -215,7 +202,7 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 			}
 			continue
 		}
-		o.checks = append(o.checks, a)
+		o.actions = append(o.actions, a)
 	}
 	return o, nil
 }
@@ -327,7 +314,7 @@ func (o *WhoamiOptions) verifyActions(ctx context.Context, client kubernetes.Int
 	if incomplete || o.verify {
 		actions = review.RiskActions()
 	}
-	actions = append(actions, o.checks...)
+	actions = append(actions, o.actions...)
 	if len(actions) == 0 {
 		return nil, nil
 	}
@@ -343,7 +330,7 @@ func (o *WhoamiOptions) verifyActions(ctx context.Context, client kubernetes.Int
 		return nil, err
 	}
 	klog.V(1).Infof("verified %d actions in %d namespaces with %d SelfSubjectAccessReviews", len(actions), len(namespaces), len(verifications))
-	return review.Verified(results, verifications, o.checks), nil
+	return review.Verified(results, verifications, o.actions), nil
 }
 
 // riskOutcome is the --fail-on-risk verdict: 8 when a risky rule is listed
