@@ -82,7 +82,12 @@ func (b *benchmarks) runAll(ctx context.Context) error {
 	if b.o.only["whoami"] {
 		steps = append(steps, b.whoami)
 	}
-	if b.o.only["namespaces"] {
+	if b.o.only["verify"] {
+		steps = append(steps, b.verify)
+	}
+	// whoami -A and whoami -A --verify share the namespaces, created once
+	// for each -n in turn.
+	if b.o.only["namespaces"] || b.o.only["verify"] {
 		steps = append(steps, b.namespaces)
 	}
 	for _, step := range steps {
@@ -254,6 +259,9 @@ for ns in $(kubectl --kubeconfig "$ADMIN_KUBECONFIG" get namespaces -o jsonpath=
   kubectl auth can-i --list -n "$ns" --token "$TOKEN"
 done`
 
+// namespaces creates the extra namespaces for each -n in turn and, at each
+// size, measures whoami -A against the floor and the kubectl loop (job
+// namespaces) and against whoami -A --verify (job verify).
 func (b *benchmarks) namespaces(ctx context.Context) error {
 	why := b.unavailable("whoami")
 	for i, n := range b.o.ns {
@@ -269,53 +277,68 @@ func (b *benchmarks) namespaces(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		nsFile := filepath.Join(b.work, "namespaces-"+strconv.Itoa(n)+".txt")
-		if err := os.WriteFile(nsFile, []byte(strings.Join(names, "\n")+"\n"), 0o600); err != nil {
-			return err
-		}
 		// The namespace list, the identity review, one rules review each.
 		floor := 1 + 1 + len(names)
 		all := b.plugin(nameWhoamiAll, floor, contains1("system:serviceaccount:"+benchNS+":"+readerSA), "whoami", "--token-file", b.c.readerTokenFile, "-A")
 		all.Timeout = 5 * time.Minute
-		floorProg := variant{
-			Name:  nameFloor,
-			Shown: fmt.Sprintf("floor -concurrency %d -qps %g -burst %d (%d SelfSubjectRulesReviews)", b.o.concurrency, b.o.qps, b.o.burst, len(names)),
-			Argv: []string{b.o.floor, "-kubeconfig", b.c.benchKubeconfig, "-token-file", b.c.readerTokenFile,
-				"-namespaces", nsFile, "-concurrency", strconv.Itoa(max(b.o.concurrency, 1)),
-				"-qps", strconv.FormatFloat(b.o.qps, 'g', -1, 64), "-burst", strconv.Itoa(b.o.burst)},
-			Check:   equals(fmt.Sprintf("%d reviews\n", len(names))),
-			Timeout: 5 * time.Minute,
+		if b.o.only["namespaces"] {
+			if err := b.againstFloorAndLoop(ctx, i, n, names, all, why); err != nil {
+				return err
+			}
 		}
-		floorWhy := why
-		if floorWhy == "" && b.o.concurrency == 0 {
-			floorWhy = "not measured: the plugin's default --concurrency is unknown (not in whoami --help); pass -concurrency"
+		if b.o.only["verify"] {
+			b.verifyAll(ctx, n, len(names), b.o.verifyPairs[min(i, len(b.o.verifyPairs)-1)], all)
 		}
-		b.measure(ctx, &comparison{
-			ID:          "floor-" + strconv.Itoa(n),
-			Title:       fmt.Sprintf("whoami -A over %d namespaces (%d extra) vs the minimal-Go floor", len(names), n),
-			Pairs:       b.o.pairs,
-			N:           n,
-			Namespaces:  len(names),
-			Unavailable: floorWhy,
-			Variants:    []variant{all, floorProg},
-		})
-		loop := shell(nameLoop, loopScript, nil,
-			"TOKEN_FILE="+b.c.readerTokenFile, "ADMIN_KUBECONFIG="+b.c.benchKubeconfig, "KUBECONFIG="+b.c.noauthKubeconfig)
-		loop.Slow = true
-		loop.Timeout = time.Duration(len(names))*2*time.Second + time.Minute
-		b.measure(ctx, &comparison{
-			ID:          "loop-" + strconv.Itoa(n),
-			Title:       fmt.Sprintf("whoami -A over %d namespaces (%d extra) vs a kubectl auth can-i --list loop", len(names), n),
-			Pairs:       b.o.loopPairs[min(i, len(b.o.loopPairs)-1)],
-			N:           n,
-			Namespaces:  len(names),
-			Unavailable: why,
-			Variants:    []variant{all, loop},
-		})
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
+	return nil
+}
+
+// againstFloorAndLoop measures whoami -A (all) over names, the n extra
+// namespaces and the scenario's own, against the minimal-Go floor and the
+// kubectl loop; i is n's place in -n, why is set when whoami is missing.
+func (b *benchmarks) againstFloorAndLoop(ctx context.Context, i, n int, names []string, all variant, why string) error {
+	nsFile := filepath.Join(b.work, "namespaces-"+strconv.Itoa(n)+".txt")
+	if err := os.WriteFile(nsFile, []byte(strings.Join(names, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	floorProg := variant{
+		Name:  nameFloor,
+		Shown: fmt.Sprintf("floor -concurrency %d -qps %g -burst %d (%d SelfSubjectRulesReviews)", b.o.concurrency, b.o.qps, b.o.burst, len(names)),
+		Argv: []string{b.o.floor, "-kubeconfig", b.c.benchKubeconfig, "-token-file", b.c.readerTokenFile,
+			"-namespaces", nsFile, "-concurrency", strconv.Itoa(max(b.o.concurrency, 1)),
+			"-qps", strconv.FormatFloat(b.o.qps, 'g', -1, 64), "-burst", strconv.Itoa(b.o.burst)},
+		Check:   equals(fmt.Sprintf("%d reviews\n", len(names))),
+		Timeout: 5 * time.Minute,
+	}
+	floorWhy := why
+	if floorWhy == "" && b.o.concurrency == 0 {
+		floorWhy = "not measured: the plugin's default --concurrency is unknown (not in whoami --help); pass -concurrency"
+	}
+	b.measure(ctx, &comparison{
+		ID:          "floor-" + strconv.Itoa(n),
+		Title:       fmt.Sprintf("whoami -A over %d namespaces (%d extra) vs the minimal-Go floor", len(names), n),
+		Pairs:       b.o.pairs,
+		N:           n,
+		Namespaces:  len(names),
+		Unavailable: floorWhy,
+		Variants:    []variant{all, floorProg},
+	})
+	loop := shell(nameLoop, loopScript, nil,
+		"TOKEN_FILE="+b.c.readerTokenFile, "ADMIN_KUBECONFIG="+b.c.benchKubeconfig, "KUBECONFIG="+b.c.noauthKubeconfig)
+	loop.Slow = true
+	loop.Timeout = time.Duration(len(names))*2*time.Second + time.Minute
+	b.measure(ctx, &comparison{
+		ID:          "loop-" + strconv.Itoa(n),
+		Title:       fmt.Sprintf("whoami -A over %d namespaces (%d extra) vs a kubectl auth can-i --list loop", len(names), n),
+		Pairs:       b.o.loopPairs[min(i, len(b.o.loopPairs)-1)],
+		N:           n,
+		Namespaces:  len(names),
+		Unavailable: why,
+		Variants:    []variant{all, loop},
+	})
 	return nil
 }
 

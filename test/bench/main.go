@@ -24,9 +24,15 @@
 //     kubectl auth can-i --list -n NS --token, and vs the floor: the same N
 //     SelfSubjectRulesReviews sent by test/bench/floor with the plugin's
 //     client settings;
-//  5. the requests each command sends, counted by user agent from the API
+//  5. whoami --verify, which adds one SelfSubjectAccessReview per risky
+//     action (61 per namespace, 28 cluster-scoped once), beside the rules
+//     review alone: in namespace bench, also vs kubectl auth can-i once per
+//     action; with -A over N extra namespaces, vs the least time the
+//     plugin's client rate limit allows, as a kubectl loop there would
+//     start thousands of processes (the report estimates it instead);
+//  6. the requests each command sends, counted by user agent from the API
 //     server's audit log (no hook in the plugin);
-//  6. start-up time, peak memory (rusage of every run), binary and archive
+//  7. start-up time, peak memory (rusage of every run), binary and archive
 //     size, next to kubectl's.
 //
 // It prints a Markdown report, with the issue's targets marked PASS or MISS,
@@ -34,19 +40,21 @@
 // plugin does not have yet are reported as not available rather than
 // failing the run.
 //
-// Flags (the knobs that bound the run time, about 10 minutes with the
-// defaults on 2 cores):
+// Flags (the knobs that bound the run time, about 5 minutes with the
+// defaults on 2 cores, 2 of them for --verify at N=500):
 //
 //	-bin FILE            the plugin binary, named kubectl-access (bin/kubectl-access)
 //	-controlplane DIR    etcd, kube-apiserver, kube-controller-manager, kubectl
 //	-n LIST              extra namespace counts for whoami -A (50,500)
 //	-pairs N             rounds for the quick jobs (15)
 //	-loop-pairs LIST     rounds against the kubectl loop, one per -n entry (5,3)
+//	-verify-pairs LIST   rounds for whoami -A --verify, one per -n entry (3,1);
+//	                     the --verify job in namespace bench takes the first
 //	-startup-pairs N     rounds for the start-up job (30)
 //	-concurrency N       floor concurrency; 0 reads the plugin's default from whoami --help
-//	-qps Q, -burst B     floor client QPS and burst; 0 copies the plugin's, max(100, 25×concurrency)
+//	-qps Q, -burst B     floor client QPS and burst; 0 takes the plugin's (review.FanOutConfig)
 //	-floor FILE          a prebuilt floor binary (default: built into a temporary directory)
-//	-only LIST           run only these jobs: startup,token,probe,whoami,namespaces
+//	-only LIST           run only these jobs: startup,token,probe,whoami,verify,namespaces
 //	-out FILE            where to write the report; "" prints it only
 package main
 
@@ -66,7 +74,10 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/kubectl-access/kubectl-access/pkg/controlplane"
+	"github.com/kubectl-access/kubectl-access/pkg/review"
 )
 
 func main() {
@@ -81,6 +92,7 @@ type options struct {
 	ns           []int
 	pairs        int
 	loopPairs    []int
+	verifyPairs  []int
 	startupPairs int
 	concurrency  int
 	qps          float64
@@ -90,14 +102,18 @@ type options struct {
 	args         []string
 }
 
-// pluginQPS is the client rate limit whoami sets for its fan-out of
-// reviews (fanOutConfig in pkg/cmd/whoami.go): QPS and burst both
-// max(100, 25×concurrency). The floor copies it unless -qps or -burst say
-// otherwise; TestPluginQPSMatchesWhoami notices when whoami changes it.
-func pluginQPS(concurrency int) int { return max(100, 25*concurrency) }
+// pluginRateLimit is the client rate limit whoami sets for its fan-out of
+// reviews at the given concurrency, taken from the plugin's own
+// review.FanOutConfig rather than copied, so that the floor keeps the
+// plugin's settings (unless -qps or -burst say otherwise) and the --verify
+// bound follows them.
+func pluginRateLimit(concurrency int) (qps float64, burst int) {
+	cfg := review.FanOutConfig(&rest.Config{}, concurrency)
+	return float64(cfg.QPS), cfg.Burst
+}
 
 // allJobs are the names -only accepts.
-const allJobs = "startup,token,probe,whoami,namespaces"
+const allJobs = "startup,token,probe,whoami,verify,namespaces"
 
 func parseFlags(args []string) (*options, error) {
 	o := &options{args: args}
@@ -108,10 +124,11 @@ func parseFlags(args []string) (*options, error) {
 	nsList := fs.String("n", "50,500", "extra namespace counts for whoami -A, ascending")
 	fs.IntVar(&o.pairs, "pairs", 15, "rounds for the quick jobs")
 	loopList := fs.String("loop-pairs", "5,3", "rounds against the kubectl loop, one per -n entry (the last repeats)")
+	verifyList := fs.String("verify-pairs", "3,1", "rounds for whoami -A --verify, one per -n entry (the last repeats); the --verify job in namespace bench takes the first. At 500 namespaces one run takes over a minute")
 	fs.IntVar(&o.startupPairs, "startup-pairs", 30, "rounds for the start-up job")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "floor concurrency; 0 reads the plugin's default from `kubectl-access whoami --help`")
-	fs.Float64Var(&o.qps, "qps", 0, "floor client QPS; 0 is the plugin's, max(100, 25×concurrency)")
-	fs.IntVar(&o.burst, "burst", 0, "floor client burst; 0 is the plugin's, max(100, 25×concurrency)")
+	fs.Float64Var(&o.qps, "qps", 0, "floor client QPS; 0 is the plugin's (review.FanOutConfig)")
+	fs.IntVar(&o.burst, "burst", 0, "floor client burst; 0 is the plugin's (review.FanOutConfig)")
 	onlyList := fs.String("only", allJobs, "jobs to run, comma-separated: "+allJobs)
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "file the Markdown report is written to; empty prints it only")
 	if err := fs.Parse(args); err != nil {
@@ -130,6 +147,9 @@ func parseFlags(args []string) (*options, error) {
 		}
 	}
 	if o.loopPairs, err = intList("-loop-pairs", *loopList); err != nil {
+		return nil, err
+	}
+	if o.verifyPairs, err = intList("-verify-pairs", *verifyList); err != nil {
 		return nil, err
 	}
 	if o.pairs < 1 || o.startupPairs < 1 {
@@ -226,11 +246,12 @@ func bench(ctx context.Context, o *options) error {
 	if o.concurrency == 0 {
 		o.concurrency = rep.caps.concurrency
 	}
+	qps, burst := pluginRateLimit(o.concurrency)
 	if o.qps == 0 {
-		o.qps = float64(pluginQPS(o.concurrency))
+		o.qps = qps
 	}
 	if o.burst == 0 {
-		o.burst = pluginQPS(o.concurrency)
+		o.burst = burst
 	}
 	if o.only["namespaces"] && o.floor == "" {
 		if o.floor, err = buildFloor(ctx, work); err != nil {
@@ -323,6 +344,9 @@ func detect(ctx context.Context, r *runner, plugin string) capabilities {
 			}
 		}
 		if cmd == "whoami" {
+			if !strings.Contains(help, "--verify") {
+				caps.missing["verify"] = "not available yet: kubectl-access whoami has no --verify flag"
+			}
 			if m := concurrencyDefault.FindStringSubmatch(help); m != nil {
 				caps.concurrency, _ = strconv.Atoi(m[1])
 			}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLookPathUsesTheCommandsPath(t *testing.T) {
@@ -27,23 +28,30 @@ func TestLookPathUsesTheCommandsPath(t *testing.T) {
 	}
 }
 
-// TestPluginQPSMatchesWhoami guards the copy of whoami's client settings
-// the floor uses: the floor is only a floor with the same rate limit.
-func TestPluginQPSMatchesWhoami(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "..", "pkg", "cmd", "whoami.go"))
-	if err != nil {
-		t.Fatal(err)
+// TestRateLimitBound pins the token bucket arithmetic of the --verify
+// bound: the burst is free, the rest goes at QPS.
+func TestRateLimitBound(t *testing.T) {
+	qps, burst := pluginRateLimit(16)
+	if qps <= 0 || burst <= 0 {
+		t.Fatalf("pluginRateLimit(16) = %g, %d: whoami sets no client rate limit for its fan-out", qps, burst)
 	}
-	for _, want := range []string{"qps := max(100, 25*concurrency)", "cfg.QPS = float32(qps)", "cfg.Burst = qps"} {
-		if !strings.Contains(string(src), want) {
-			t.Errorf("pkg/cmd/whoami.go no longer has %q: update pluginQPS in test/bench/main.go to whoami's client settings", want)
-		}
+	for _, tc := range []struct {
+		name     string
+		requests int
+		want     time.Duration
+	}{
+		{"within the burst, no wait", burst, 0},
+		{"fewer than the burst, no wait", 1, 0},
+		{"beyond the burst, at QPS", burst + int(2*qps), 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rateLimitBound(tc.requests, 16); got != tc.want {
+				t.Errorf("rateLimitBound(%d, 16) = %s, want %s", tc.requests, got, tc.want)
+			}
+		})
 	}
-	if got := pluginQPS(16); got != 400 {
-		t.Errorf("pluginQPS(16) = %d, want 400", got)
-	}
-	if got := pluginQPS(1); got != 100 {
-		t.Errorf("pluginQPS(1) = %d, want 100", got)
+	if got := rateLimitBound(1000000, 0); got != 0 {
+		t.Errorf("rateLimitBound with an unknown concurrency = %s, want 0 (no bound shown)", got)
 	}
 }
 

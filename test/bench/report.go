@@ -457,11 +457,11 @@ func (r *report) markdown() string {
 	w("| kubectl and control plane | %s (hack/build-controlplane.sh) |\n", r.versions.kubectl)
 	w("| Date | %s, %s |\n", r.started.UTC().Format("2006-01-02 15:04 MST"), r.finished.Sub(r.started).Round(time.Second))
 	w("| Command | `make bench` → `go run ./test/bench %s` |\n", strings.Join(r.opts.args, " "))
-	w("| Rounds | %d for the quick jobs, %d for start-up, %s against the kubectl loop (N = %s) |\n", r.opts.pairs, r.opts.startupPairs, joinInts(r.opts.loopPairs), joinInts(r.opts.ns))
+	w("| Rounds | %d for the quick jobs, %d for start-up, %s against the kubectl loop (N = %s), %s for whoami -A --verify |\n", r.opts.pairs, r.opts.startupPairs, joinInts(r.opts.loopPairs), joinInts(r.opts.ns), joinInts(r.opts.verifyPairs))
 	w("| Floor settings | concurrency %d, QPS %g, burst %d |\n", r.opts.concurrency, r.opts.qps, r.opts.burst)
 	if len(r.caps.missing) > 0 {
 		var missing []string
-		for _, cmd := range []string{"token", "probe", "whoami"} {
+		for _, cmd := range []string{"token", "probe", "whoami", "verify"} {
 			if why := r.caps.missing[cmd]; why != "" {
 				missing = append(missing, cmd+": "+why)
 			}
@@ -489,6 +489,7 @@ func (r *report) markdown() string {
 		r.writeComparison(&b, c)
 	}
 	r.writeGrowth(&b)
+	r.writeVerify(&b)
 	r.writeRequests(&b)
 	r.writeMemory(&b)
 	return b.String()
@@ -604,9 +605,132 @@ func (r *report) writeGrowth(b *strings.Builder) {
 	}
 }
 
+// verifyRow is one line of the --verify cost table.
+type verifyRow struct {
+	c               *comparison
+	plain, verified int
+	reviews         int
+}
+
+// verifyRows returns the measured --verify jobs: namespace bench, then
+// whoami -A at each -n.
+func (r *report) verifyRows() []verifyRow {
+	var rows []verifyRow
+	add := func(id, plain, verified string) {
+		c := r.find(id)
+		if c == nil || !c.measured() || c.index(plain) < 0 || c.index(verified) < 0 {
+			return
+		}
+		rows = append(rows, verifyRow{c: c, plain: c.index(plain), verified: c.index(verified), reviews: accessReviews(c.Namespaces)})
+	}
+	add("verify", nameWhoami, nameWhoamiVerify)
+	for _, n := range r.opts.ns {
+		add("verify-"+strconv.Itoa(n), nameWhoamiAll, nameWhoamiAllVerify)
+	}
+	return rows
+}
+
+// writeVerify sets the cost of whoami --verify beside the rules review
+// alone, with the SelfSubjectAccessReviews it sends, the time the plugin's
+// rate limiter allows them, and kubectl asking the same one process at a
+// time.
+func (r *report) writeVerify(b *strings.Builder) {
+	rows := r.verifyRows()
+	if len(rows) == 0 {
+		return
+	}
+	namespaced, clusterScoped := riskActionCounts()
+	concurrency := r.caps.concurrency
+	b.WriteString("## Cost of --verify\n\n")
+	fmt.Fprintf(b, "After the rules reviews, `whoami --verify` asks the server about every risky action with a SelfSubjectAccessReview as the token, so that rights an authorization webhook grants are found: %d namespaced actions in each namespace reviewed plus %d cluster-scoped ones once, namespaces × %d + %d reviews (pkg/review.RiskActions). ", namespaced, clusterScoped, namespaced, clusterScoped)
+	b.WriteString("Without --verify and with complete reviews (RBAC alone decides here) whoami sends none: the \"plain\" column counts them in the audit log. ")
+	b.WriteString("Medians over the same rounds; the ratios are --verify's time over the rules review's.\n\n")
+	b.WriteString("| Job | Namespaces | SelfSubjectAccessReviews (namespaces × " + strconv.Itoa(namespaced) + " + " + strconv.Itoa(clusterScoped) + ") | Counted, --verify | Counted, plain | Requests, plain → --verify | Rules review | --verify | Ratio of medians | Median of pair ratios | Rounds | Rate-limit bound | --verify over the bound |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, row := range rows {
+		c := row.c
+		plain, verified := summarize(c.walls(row.plain)).Median, summarize(c.walls(row.verified)).Median
+		rt := compare(c.walls(row.verified), c.walls(row.plain))
+		boundCells := "– | –"
+		if concurrency > 0 {
+			if bound := rateLimitBound(1+c.Namespaces+row.reviews, concurrency); bound > 0 {
+				boundCells = fmt.Sprintf("%s | %s", fmtDur(bound), fmtRatio(float64(verified)/float64(bound)))
+			} else {
+				boundCells = "none (within the burst) | –"
+			}
+		}
+		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %d → %d | %s | %s | %s | %s | %d | %s |\n", c.ID, c.Namespaces,
+			row.reviews, countAccessReviews(c.Requests[row.verified]), countAccessReviews(c.Requests[row.plain]),
+			countRequests(c.Requests[row.plain]), countRequests(c.Requests[row.verified]),
+			fmtDur(plain), fmtDur(verified), fmtRatio(rt.OfMedians), fmtRatio(rt.MedianOfRatios), rt.Pairs, boundCells)
+	}
+	b.WriteString("\n")
+	if concurrency > 0 {
+		qps, burst := pluginRateLimit(concurrency)
+		fmt.Fprintf(b, "The rate-limit bound: whoami's client rate limit (pkg/review.FanOutConfig) is %g requests per second with a burst of %d at the default --concurrency %d; the bound is the least time that token bucket allows for the identity review, the rules reviews and the access reviews (the first %d at once, the rest at %g/s). ", qps, burst, concurrency, burst, qps)
+		b.WriteString("A minimal-Go floor with the same client settings waits on the same bucket, so it is not run for --verify: the bound is that floor, computed.")
+	}
+	for _, row := range rows {
+		if len(row.c.Samples[0]) == 1 {
+			b.WriteString(" A job of one round (-verify-pairs; one run at 500 namespaces takes over a minute) has one pair: its ratios are that pair's.")
+			break
+		}
+	}
+	b.WriteString("\n\n")
+	r.writeVerifyLoop(b, rows)
+}
+
+// writeVerifyLoop compares whoami --verify with kubectl auth can-i once per
+// action, measured in namespace bench, and estimates the loop at each -n
+// from the cost of one kubectl process measured there.
+func (r *report) writeVerifyLoop(b *strings.Builder, rows []verifyRow) {
+	c := r.find("verify")
+	if c == nil || !c.measured() || c.index(nameVerifyLoop) < 0 || c.index(nameWhoamiVerify) < 0 {
+		return
+	}
+	loop, verified := c.index(nameVerifyLoop), c.index(nameWhoamiVerify)
+	loopMedian := summarize(c.walls(loop)).Median
+	rt := compare(c.walls(loop), c.walls(verified))
+	// kubectl auth whoami, kubectl auth can-i --list, then one can-i per
+	// action.
+	processes := 2 + accessReviews(1)
+	perCall := loopMedian / time.Duration(processes)
+	fmt.Fprintf(b, "kubectl has no --verify: the same questions take one `kubectl auth can-i` each. In namespace bench, %d kubectl processes (auth whoami, can-i --list, then %d can-i) took %s against %s for `whoami --verify` (%s; median of pair ratios %s), %s per process. ",
+		processes, accessReviews(1), fmtDur(loopMedian), fmtDur(summarize(c.walls(verified)).Median), fmtRatio(rt.OfMedians), fmtRatio(rt.MedianOfRatios), fmtDur(perCall))
+	if d := discoveryRequests(c.Requests[loop]); d > 0 {
+		fmt.Fprintf(b, "Part of that is discovery: kubectl auth can-i checks each resource against the server's discovery documents, and reads them all again for one its warm cache does not hold (users, groups, *), %d discovery requests in one round. ", d)
+	}
+	var estimates []string
+	for _, row := range rows {
+		if row.c.N == 0 {
+			continue
+		}
+		// auth whoami once, can-i --list and the namespaced can-i per
+		// namespace, the cluster-scoped can-i once.
+		n := 1 + row.c.Namespaces + row.reviews
+		estimates = append(estimates, fmt.Sprintf("over %d namespaces %d processes, about %s a round", row.c.Namespaces, n, fmtLong(time.Duration(n)*perCall)))
+	}
+	if len(estimates) > 0 {
+		fmt.Fprintf(b, "With -A the loop is not run, only estimated at that cost per process: %s, against the %s measured above for whoami -A --verify.", strings.Join(estimates, "; "), r.verifyMedians(rows))
+	}
+	b.WriteString("\n\n")
+}
+
+// verifyMedians lists the medians of whoami -A --verify, "8.52 s and 77.9 s".
+func (r *report) verifyMedians(rows []verifyRow) string {
+	var ms []string
+	for _, row := range rows {
+		if row.c.N > 0 {
+			ms = append(ms, fmtDur(summarize(row.c.walls(row.verified)).Median))
+		}
+	}
+	return strings.Join(ms, " and ")
+}
+
 func (r *report) writeRequests(b *strings.Builder) {
 	b.WriteString("## Requests per command (audit log)\n\n")
-	b.WriteString("Distinct audit IDs logged between the start of a command and a marker request sent after it exited, by user agent product (`kubectl-access/...`, `kubectl/...`, `curl/...`). Floors from the issue: token ≤ 3 (2 through a Secret, 3 through the TokenRequest API, 1 with --source=request); probe: the token's + 1 identity review + 1 per path; whoami: the token's + 1 identity review + 1 per namespace, + 1 namespace list with -A; no discovery anywhere (a --path is not discovery). kubectl's discovery cache was warm, as a user's is.\n\n")
+	namespaced, clusterScoped := riskActionCounts()
+	fmt.Fprintf(b, "Distinct audit IDs logged between the start of a command and a marker request sent after it exited, by user agent product (`kubectl-access/...`, `kubectl/...`, `curl/...`). Floors from the issue: token ≤ 3 (2 through a Secret, 3 through the TokenRequest API, 1 with --source=request); probe: the token's + 1 identity review + 1 per path; whoami: the token's + 1 identity review + 1 per namespace, + 1 namespace list with -A; no discovery anywhere (a --path is not discovery). whoami --verify, which the issue predates, adds %d SelfSubjectAccessReviews per namespace and %d once. kubectl's discovery cache was warm, as a user's is.\n\n", namespaced, clusterScoped)
 	b.WriteString("| Job | Command | Requests | By client | Floor | Discovery | Requests sent |\n|---|---|---|---|---|---|---|\n")
 	seen := map[string]bool{}
 	for _, c := range r.comparisons {
@@ -704,6 +828,17 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+// fmtLong writes a duration of minutes or hours as such.
+func fmtLong(d time.Duration) string {
+	switch {
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%.0f min", d.Minutes())
+	}
+	return fmtDur(d)
 }
 
 func fmtRatio(x float64) string {

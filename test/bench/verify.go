@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubectl-access/kubectl-access/pkg/review"
+	"github.com/kubectl-access/kubectl-access/pkg/risk"
+)
+
+// Variant names of the --verify jobs.
+const (
+	nameWhoamiVerify    = "kubectl-access whoami --token-file --verify"
+	nameWhoamiAllVerify = "kubectl-access whoami -A --verify"
+	nameVerifyLoop      = "kubectl can-i per risky action"
+)
+
+// accessReviewPath is where a SelfSubjectAccessReview is created; the
+// report counts the requests to it.
+const accessReviewPath = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+// riskActionCounts returns how many of whoami's risky actions are asked once
+// per namespace and how many once for the cluster (61 and 28 when this was
+// written): the SelfSubjectAccessReviews of --verify come from the plugin's
+// own list, so that the bench follows when it changes.
+func riskActionCounts() (namespaced, clusterScoped int) {
+	for _, a := range review.RiskActions() {
+		if a.ClusterScoped() {
+			clusterScoped++
+		} else {
+			namespaced++
+		}
+	}
+	return namespaced, clusterScoped
+}
+
+// accessReviews is the number of SelfSubjectAccessReviews whoami --verify
+// sends over namespaces namespaces.
+func accessReviews(namespaces int) int {
+	namespaced, clusterScoped := riskActionCounts()
+	return namespaces*namespaced + clusterScoped
+}
+
+// rateLimitBound is the least time the plugin's client rate limiter (a
+// token bucket, pluginRateLimit) allows for requests requests at
+// concurrency: the burst goes at once, the rest at QPS. 0 when the
+// plugin's concurrency is unknown.
+func rateLimitBound(requests, concurrency int) time.Duration {
+	if concurrency == 0 {
+		return 0
+	}
+	qps, burst := pluginRateLimit(concurrency)
+	return time.Duration(float64(max(0, requests-burst)) / qps * float64(time.Second))
+}
+
+// canIArgs is the kubectl auth can-i command line that asks what a asks in
+// namespace ns: kubectl takes the subresource as a flag, and -A asks a
+// cluster-scoped action across every namespace (namespace ""), as the
+// plugin does.
+func canIArgs(a risk.Action, ns string) string {
+	if a.NonResourceURL != "" {
+		return a.Verb + " " + a.NonResourceURL
+	}
+	args := []string{a.Verb, a.Resource}
+	if a.Group != "" {
+		args[1] += "." + a.Group
+	}
+	if a.Name != "" {
+		args = append(args, a.Name)
+	}
+	if a.Subresource != "" {
+		args = append(args, "--subresource="+a.Subresource)
+	}
+	if a.ClusterScoped() {
+		args = append(args, "-A")
+	} else {
+		args = append(args, "-n", ns)
+	}
+	return strings.Join(args, " ")
+}
+
+// verifyLoopScript is what whoami --verify does, with kubectl: the
+// identity, the rules, then one kubectl auth can-i per risky action, each
+// a line of $ACTIONS_FILE ("create pods --subresource=exec -n bench").
+// Globbing is off for the "*" of "* *.*"; can-i exits 1 for "no", and the
+// output check counts the answers, so a failed call is still noticed.
+const verifyLoopScript = `set -f
+kubectl auth whoami && kubectl auth can-i --list || exit
+while read -r action; do
+  kubectl auth can-i $action || true
+done < "$ACTIONS_FILE"`
+
+// verify measures whoami --verify in namespace bench, against the plain
+// rules review and against kubectl asking the same questions one process
+// at a time. Only here does the kubectl loop run: over N namespaces it
+// would start N × 61 + 28 kubectl processes (see the report).
+func (b *benchmarks) verify(ctx context.Context) error {
+	reader := "system:serviceaccount:" + benchNS + ":" + readerSA
+	var lines []string
+	for _, a := range review.RiskActions() {
+		lines = append(lines, canIArgs(a, benchNS))
+	}
+	actionsFile := filepath.Join(b.work, "verify-actions.txt")
+	if err := os.WriteFile(actionsFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	reviews := accessReviews(1)
+	loop := shell(nameVerifyLoop, verifyLoopScript, allOf(contains1(reader), answers(reviews)),
+		"ACTIONS_FILE="+actionsFile, "KUBECONFIG="+b.c.tokenKubeconfig)
+	loop.Slow = true
+	loop.Timeout = time.Duration(reviews)*2*time.Second + time.Minute
+	b.measure(ctx, &comparison{
+		ID:          "verify",
+		Title:       fmt.Sprintf("whoami --verify (%d SelfSubjectAccessReviews) vs the rules review alone and vs kubectl auth can-i per risky action, same token, namespace bench", reviews),
+		Pairs:       b.o.verifyPairs[0],
+		Namespaces:  1,
+		Unavailable: b.unavailable("whoami", "verify"),
+		Variants: []variant{
+			// The identity review and one rules review, then the access
+			// reviews.
+			b.plugin(nameWhoami, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
+			b.plugin(nameWhoamiVerify, 1+1+reviews, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "--verify"),
+			loop,
+		},
+	})
+	return nil
+}
+
+// verifyAll measures whoami -A --verify over every namespace (n extra)
+// against whoami -A, the rules review alone, with rounds rounds. The
+// --verify runs are Slow: at 500 namespaces one takes over a minute, and
+// the plain run before it in each round has warmed the binary.
+func (b *benchmarks) verifyAll(ctx context.Context, n, namespaces, rounds int, plain variant) {
+	reader := "system:serviceaccount:" + benchNS + ":" + readerSA
+	reviews := accessReviews(namespaces)
+	// The namespace list, the identity review, one rules review per
+	// namespace, then the access reviews.
+	all := b.plugin(nameWhoamiAllVerify, 1+1+namespaces+reviews, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "-A", "--verify")
+	all.Slow = true
+	all.Timeout = 3*rateLimitBound(namespaces+reviews, b.rep.caps.concurrency) + 2*time.Minute
+	b.measure(ctx, &comparison{
+		ID:          "verify-" + strconv.Itoa(n),
+		Title:       fmt.Sprintf("whoami -A --verify over %d namespaces (%d extra, %d SelfSubjectAccessReviews) vs whoami -A", namespaces, n, reviews),
+		Pairs:       rounds,
+		N:           n,
+		Namespaces:  namespaces,
+		Unavailable: b.unavailable("whoami", "verify"),
+		Variants:    []variant{plain, all},
+	})
+}
+
+// verifiedAll checks a whoami --verify run on a cluster where RBAC decides
+// alone: the subject is named and no VERIFIED ACTION table is printed,
+// which whoami prints only for an action allowed outside the listed rules
+// or one it could not verify (a review that failed or was throttled).
+func verifiedAll(subject string) func(string) error {
+	return allOf(contains1(subject), func(out string) error {
+		if strings.Contains(out, "VERIFIED ACTION") {
+			return errors.New("whoami printed a VERIFIED ACTION table: an action was allowed outside the rules or could not be verified, with RBAC alone deciding")
+		}
+		return nil
+	})
+}
+
+// answers checks that the output holds exactly n lines "yes" or "no", one
+// per kubectl auth can-i.
+func answers(n int) func(string) error {
+	return func(out string) error {
+		got := 0
+		for _, line := range strings.Split(out, "\n") {
+			if line == "yes" || line == "no" {
+				got++
+			}
+		}
+		if got != n {
+			return fmt.Errorf("%d answers yes or no, want %d", got, n)
+		}
+		return nil
+	}
+}
+
+// countAccessReviews is the number of SelfSubjectAccessReviews among
+// byAgent's requests.
+func countAccessReviews(byAgent map[string][]request) int {
+	n := 0
+	for _, reqs := range byAgent {
+		for _, q := range reqs {
+			if q.Path == accessReviewPath {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// discoveryRequests is the number of discovery requests among byAgent's.
+func discoveryRequests(byAgent map[string][]request) int {
+	n := 0
+	for _, reqs := range byAgent {
+		for _, q := range reqs {
+			if isDiscovery(q.Path) {
+				n++
+			}
+		}
+	}
+	return n
+}
