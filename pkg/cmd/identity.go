@@ -144,15 +144,16 @@ func (f *identityFlags) toOptions(cf *genericclioptions.ConfigFlags, fs *pflag.F
 	case f.mountedDefault && !o.argGiven && o.changedTokenFlag == "" && inPod(cf):
 		req.Mode = subject.Mounted
 	}
-	if req.Mode == subject.ServiceAccount {
-		// An unreadable kubeconfig is reported by validate, after the flags:
-		// a bad flag is the first thing to fix.
-		ns, _, err := cf.ToRawKubeConfigLoader().Namespace()
-		if err != nil {
-			o.kubeconfigErr = exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
-		}
-		req.Namespace = ns
+	// The context's namespace: the service account's, and the default
+	// namespace of what the command does (whoami's review, probe's
+	// --service). An unreadable kubeconfig matters only when a token is to
+	// be obtained with it, and is reported by validate, after the flags: a
+	// bad flag is the first thing to fix.
+	ns, _, err := cf.ToRawKubeConfigLoader().Namespace()
+	if err != nil && req.Mode == subject.ServiceAccount {
+		o.kubeconfigErr = exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
 	}
+	req.Namespace = ns
 	o.request = req
 	o.resolver = newResolver(cf, streams)
 	return o, nil

@@ -109,8 +109,9 @@ func TestIdentityValidate(t *testing.T) {
 	}
 }
 
-// TestIdentityRequest: the flags decide the mode, and a service account's
-// namespace comes from -n, else the kubeconfig context.
+// TestIdentityRequest: the flags decide the mode, and the namespace (the
+// service account's, and the default of whoami's review and probe's
+// --service in every mode) comes from -n, else the kubeconfig context.
 func TestIdentityRequest(t *testing.T) {
 	cases := []struct {
 		name          string
@@ -123,9 +124,10 @@ func TestIdentityRequest(t *testing.T) {
 		{name: "a service account of the context's namespace", args: []string{"ci"}, wantMode: subject.ServiceAccount, wantNamespace: "build", wantName: "ci"},
 		{name: "-n names the namespace", args: []string{"ci", "-n", "prod"}, wantMode: subject.ServiceAccount, wantNamespace: "prod", wantName: "ci"},
 		{name: "no SERVICEACCOUNT: the resolver's default", wantMode: subject.ServiceAccount, wantNamespace: "build"},
-		{name: "--current", args: []string{"--current"}, wantMode: subject.Current},
-		{name: "--token-file", args: []string{"--token-file", "-"}, wantMode: subject.TokenFile},
-		{name: "token --source=mounted", command: "token", args: []string{"--source=mounted"}, wantMode: subject.Mounted},
+		{name: "--current", args: []string{"--current"}, wantMode: subject.Current, wantNamespace: "build"},
+		{name: "--token-file", args: []string{"--token-file", "-"}, wantMode: subject.TokenFile, wantNamespace: "build"},
+		{name: "--token-file with -n", args: []string{"--token-file", "-", "-n", "prod"}, wantMode: subject.TokenFile, wantNamespace: "prod"},
+		{name: "token --source=mounted", command: "token", args: []string{"--source=mounted"}, wantMode: subject.Mounted, wantNamespace: "build"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -183,12 +183,6 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 	if err != nil {
 		return nil, err
 	}
-	if id.request.Namespace == "" && id.request.Mode != subject.ServiceAccount {
-		// The namespace to review when none is named: the context's.
-		if id.request.Namespace, _, err = cf.ToRawKubeConfigLoader().Namespace(); err != nil {
-			return nil, exitcode.WithCode(exitcode.Usage, fmt.Errorf("reading the namespace from the kubeconfig: %w", err))
-		}
-	}
 	o := &WhoamiOptions{
 		WhoamiFlags: *f, identity: id, namespacesSet: fs.Changed("namespaces"),
 		newClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
