@@ -332,4 +332,3 @@ func TestMergeIntoAWorldReadableKubeconfigTightensIt(t *testing.T) {
 		t.Errorf("the merged context is not the service account:\n%s", res.Stdout)
 	}
 }
-
