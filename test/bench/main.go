@@ -40,8 +40,10 @@
 // plugin does not have yet are reported as not available rather than
 // failing the run.
 //
-// Flags (the knobs that bound the run time, about 5 minutes with the
-// defaults on 2 cores, 2 of them for --verify at N=500):
+// Flags (the knobs that bound the run time: with the defaults on 2 cores
+// a run took 15 minutes on a loaded machine, nearly 3 of them in the
+// --verify jobs, most of that one run of whoami -A --verify at 500
+// namespaces, which the client rate limit holds to at least 77 s):
 //
 //	-bin FILE            the plugin binary, named kubectl-access (bin/kubectl-access)
 //	-controlplane DIR    etcd, kube-apiserver, kube-controller-manager, kubectl
