@@ -39,7 +39,7 @@ demo: build controlplane ## Run the main job on a local control plane, then stop
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: build controlplane ## Benchmarks against the documented flow and kubectl (~10 min); writes docs/benchmarks.md.
+bench: build controlplane ## Benchmarks against the documented flow and kubectl (~15 min with the --verify jobs); writes docs/benchmarks.md.
 	$(GO) run ./test/bench -bin bin/kubectl-access $(BENCH_FLAGS)
 
 lint: ## gofmt and go vet.
