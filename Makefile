@@ -32,7 +32,7 @@ test-e2e: controlplane ## End-to-end tests only.
 	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./test/e2e/
 
 demo: build controlplane ## Run the main job on a local control plane, then stop it.
-	PATH="$(CURDIR)/bin:$$PATH" $(GO) run ./hack/localcluster -- ./hack/demo.sh
+	PATH="$(CURDIR)/bin:$$PATH" $(GO) run ./hack/localcluster -authz-webhook -- ./hack/demo.sh
 
 # Knobs for `make bench`, e.g. BENCH_FLAGS='-pairs 5 -n 20' for a quick look;
 # see the doc comment of test/bench/main.go.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job of kubectl-access, run by `make demo` on a fresh local control
-# plane (hack/localcluster sets KUBECONFIG and puts kubectl on PATH; the
+# plane with an authorization webhook (hack/localcluster -authz-webhook sets
+# KUBECONFIG and puts kubectl on PATH; the
 # Makefile puts bin/kubectl-access there). It shows the documented flow
 # failing on a modern cluster and kubectl access doing the job.
 set -uo pipefail
@@ -53,6 +54,13 @@ step 8 kubectl access whoami ops -n demo --fail-on-risk
 
 note "whoami --check asks the server itself (SelfSubjectAccessReview, as the token): any authorizer, webhooks too"
 step 0 kubectl access whoami ci -n demo --check "list pods" --check "create pods/exec"
+
+note "Like GKE, EKS and AKS, this cluster also asks an authorization webhook: it lets the accounts of"
+note "webhook-demo exec into pods and read Secrets there, which no RBAC rule shows. whoami asks the server"
+note "about every risky action, finds both, and --fail-on-risk exits 8 (a rules-only scanner would pass)"
+kubectl create namespace webhook-demo >/dev/null
+kubectl -n webhook-demo create serviceaccount app >/dev/null
+step 8 kubectl access whoami app -n webhook-demo --fail-on-risk
 
 note "A token pasted where the name goes is refused before any request, and never echoed"
 step 2 bash -c 'kubectl access token "$(kubectl access token ci -n demo)" -n demo'

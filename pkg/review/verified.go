@@ -203,8 +203,8 @@ func firstNonEmpty(s ...string) string {
 // oneLine keeps a server's explanation on one table row.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 120 {
-		s = s[:117] + "..."
+	if len(s) > 100 {
+		s = s[:97] + "..."
 	}
 	return s
 }
