@@ -333,8 +333,9 @@ func (o *WhoamiOptions) verifyActions(ctx context.Context, client kubernetes.Int
 // answer fails closed); else nil.
 func (o *WhoamiOptions) riskOutcome(results []review.NamespaceResult, risks []review.Risk, verified []review.VerifiedAction, incomplete bool) error {
 	held, unverified := review.VerifiedRisks(verified)
-	for _, v := range unverified {
-		warner(o.IOStreams)("could not verify %q in %s: %s", v.Action, namespaceName(v.Namespace), firstNonEmpty(v.Error, v.EvaluationError))
+	if len(unverified) > 0 {
+		first := unverified[0]
+		warner(o.IOStreams)("%d risky action(s) could not be verified (first: %q in %s: %s); the VERIFIED ACTION table (-o json: verifiedActions) lists them all", len(unverified), first.Action, namespaceName(first.Namespace), firstNonEmpty(first.Error, first.EvaluationError))
 	}
 	if !o.failOnRisk {
 		return nil
