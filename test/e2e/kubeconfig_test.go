@@ -2,7 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -506,8 +510,11 @@ func TestKubeconfigBadInput(t *testing.T) {
 	noServer := loadKubeconfig(t, env.cp.AdminKubeconfig)
 	noServer.Clusters["local"].Server = ""
 	noServerPath := writeKubeconfig(t, noServer)
+	// A plain-http server that answers every request, so that a run
+	// which did talk to it would be seen, and could have created a Secret.
+	plainServer := newRecordingServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }, false)
 	plainHTTP := loadKubeconfig(t, env.cp.AdminKubeconfig)
-	plainHTTP.Clusters["local"] = &clientcmdapi.Cluster{Server: "http://127.0.0.1:1"}
+	plainHTTP.Clusters["local"] = &clientcmdapi.Cluster{Server: plainServer.URL}
 	plainHTTPPath := writeKubeconfig(t, plainHTTP)
 	out := filepath.Join(t.TempDir(), "kubeconfig")
 
@@ -534,6 +541,9 @@ func TestKubeconfigBadInput(t *testing.T) {
 	expectRefusals(t, cases)
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a refused run wrote %s", out)
+	}
+	if n := plainServer.count(); n != 0 {
+		t.Errorf("the plain http server received %d requests without --allow-insecure-http", n)
 	}
 	assertSecretsUnchanged(t, ns, before, "bad input")
 }
@@ -568,6 +578,51 @@ func TestKubeconfigNeverLogged(t *testing.T) {
 	// previous run created is the one it would have used.
 	res = access(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--merge", "--source=secret").WithKubeconfig(kc).ExpectExit(1, "--force")
 	harness.AssertNoSecretLeak(t, "stderr of a refused kubeconfig --merge -v=10", res.Stderr, token)
+
+	// That run was refused before any token was read. This one fails only
+	// after it: the Secret's token is read, the kubeconfig built, and
+	// writing it to stdout fails (stdout is a file open read-only), so the
+	// error path runs with the token in memory.
+	stderr, code := accessWithBrokenStdout(t, "kubeconfig", "quiet", "-n", ns, "-v=10", "--source=secret")
+	if code == 0 {
+		t.Errorf("kubeconfig with a broken stdout exited 0\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "using the token of Secret "+ns+"/") || !strings.Contains(stderr, "error: write /dev/stdout") {
+		t.Errorf("the run with a broken stdout did not fail writing stdout after reading the Secret's token, so it proves nothing:\n%s", stderr)
+	}
+	harness.AssertNoSecretLeak(t, "stderr of kubeconfig -v=10 failing after the token was read", stderr, token)
+}
+
+// accessWithBrokenStdout runs kubectl access args with stdout a file
+// opened read-only, so every write to stdout fails, and returns stderr and
+// the exit code.
+func accessWithBrokenStdout(t *testing.T, args ...string) (stderr string, code int) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "stdout")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	readOnly, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer readOnly.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), harness.DefaultTimeout)
+	defer cancel()
+	cmd := access(t, args...).Exec(ctx)
+	var errBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = readOnly, &errBuf
+	err = cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("kubectl access %v did not finish\n%s", args, errBuf.String())
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	case err != nil:
+		t.Fatalf("running kubectl access %v: %v", args, err)
+	}
+	return errBuf.String(), code
 }
 
 // TestKubeconfigJSON: -o json prints the same kubeconfig as JSON, which
