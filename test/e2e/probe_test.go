@@ -152,6 +152,23 @@ func TestProbeTransportFaults(t *testing.T) {
 		harness.AssertNoSecretLeak(t, "stderr", res.Stderr, token)
 	})
 
+	// Without --request-timeout each request is still bounded, by probe's
+	// default of 30s: a server that never answers cannot hang a probe.
+	// The outer bound is the test's own, well beyond it.
+	t.Run("no answer, default timeout", func(t *testing.T) {
+		const defaultTimeout = 30 * time.Second
+		hanging := newFakeAPIServer(t, true)
+		res := access(t, "probe", "--token-file", tokenFile, "--server", hanging.URL, "--allow-insecure-http").
+			WithTimeout(defaultTimeout+30*time.Second).ExpectExit(7, "no answer within 30s (--request-timeout)")
+		if res.Elapsed < defaultTimeout || res.Elapsed > defaultTimeout+8*time.Second {
+			t.Errorf("took %s without --request-timeout, want the default %s plus a margin", res.Elapsed, defaultTimeout)
+		}
+		if got := hanging.received(); len(got) == 0 {
+			t.Error("the hanging server received no request: the timeout was never waited for")
+		}
+		harness.AssertNoSecretLeak(t, "stderr", res.Stderr, token)
+	})
+
 	t.Run("plain http", func(t *testing.T) {
 		plain := newFakeAPIServer(t, false)
 		access(t, "probe", "--token-file", tokenFile, "--server", plain.URL).ExpectExit(6, "--allow-insecure-http")
