@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,7 +22,11 @@ import (
 func TestInPodIdentity(t *testing.T) {
 	const secretsDir = "/var/run/secrets"
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to create " + credential.MountedDir)
+		// Said on stdout too, so that a run not as root cannot pass
+		// unnoticed without -v; CI runs as root, so it runs there.
+		reason := fmt.Sprintf("SKIPPED: %s runs only as root (euid 0), this run's euid is %d: it must create %s", t.Name(), os.Geteuid(), credential.MountedDir)
+		fmt.Println(reason)
+		t.Skip(reason)
 	}
 	if _, err := os.Lstat(secretsDir); err == nil {
 		t.Skip(secretsDir + " exists (a real pod?): not touching it")
