@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Mutation testing of the domain packages with gremlins (pinned in
+# hack/tools/gremlins), then docs/mutation.md rendered from the results:
+#
+#   hack/mutate.sh                       (the eight packages below)
+#   hack/mutate.sh pkg/risk pkg/exitcode (a subset; the others are listed as
+#                                         not measured this run)
+#
+# Unit tests only: gremlins has no flag for test flags, so -short (how this
+# repository's tests skip the slow and end-to-end cases) reaches every
+# `go test` it runs through GOFLAGS. One package per gremlins run, so that a
+# mutant is judged by its own package's tests and each run's JSON stays apart.
+#
+# MUTATE_BUDGET (seconds, default none) stops starting new packages once
+# spent; those left are reported as not measured, with that reason.
+# MUTATE_WORKERS defaults to the number of CPUs: each worker runs one
+# `go test` at a time. Mutants are timed out at
+# MUTATE_TIMEOUT_COEFFICIENT (default 5) times the package's coverage run,
+# above gremlins' 3, because on 2 cores the workers slow each other down and
+# a mutant that only ran slowly would be counted as timed out.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+all=(pkg/exitcode pkg/risk pkg/subject pkg/transport pkg/kubeconfig pkg/review pkg/credential pkg/probe)
+if (($# > 0)); then measure=("$@"); else measure=("${all[@]}"); fi
+
+gremlins=$("$here/build-tools.sh" gremlins)
+workers=${MUTATE_WORKERS:-$(nproc)}
+coefficient=${MUTATE_TIMEOUT_COEFFICIENT:-5}
+budget=${MUTATE_BUDGET:-0}
+# MUTATE_RESULTS keeps gremlins' JSON in that directory instead of a
+# temporary one, e.g. to render again without measuring again.
+if [[ -n "${MUTATE_RESULTS:-}" ]]; then
+  results=$MUTATE_RESULTS
+  mkdir -p "$results"
+else
+  results=$(mktemp -d "${TMPDIR:-/tmp}/kubectl-access-mutate.XXXXXX")
+  trap 'rm -rf "$results"' EXIT
+fi
+
+cd "$root"
+export GOFLAGS="$(go env GOFLAGS) -short"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+start=$SECONDS
+for pkg in "${measure[@]}"; do
+  name=${pkg//\//_}
+  if ((budget > 0 && SECONDS - start >= budget)); then
+    echo "the time budget of ${budget}s was spent before this package started" >"$results/$name.skipped"
+    continue
+  fi
+  echo "mutating $pkg" >&2
+  t=$SECONDS
+  # A failed run (a package whose tests fail unmutated, say) is reported in
+  # the document, not allowed to stop the others.
+  if ! "$gremlins" unleash --silent --workers "$workers" --timeout-coefficient "$coefficient" \
+    --output "$results/$name.json" "./$pkg"; then
+    rm -f "$results/$name.json"
+    echo "gremlins failed; run hack/mutate.sh $pkg to see why" >"$results/$name.skipped"
+  fi
+  echo "$pkg: $((SECONDS - t))s" >&2
+done
+runtime=$((SECONDS - start))
+echo "mutation testing took ${runtime}s" >&2
+
+version=$(cd "$here/tools/gremlins" && go list -m -f '{{.Version}}' github.com/go-gremlins/gremlins)
+go run ./hack/mutate -results "$results" -version "$version" -runtime "${runtime}s" \
+  -workers "$workers" -timeout-coefficient "$coefficient" \
+  -load "$load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(nproc) CPUs)" \
+  -o docs/mutation.md "${all[@]}"
