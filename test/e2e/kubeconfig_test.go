@@ -587,7 +587,7 @@ func TestKubeconfigNeverLogged(t *testing.T) {
 	if code == 0 {
 		t.Errorf("kubeconfig with a broken stdout exited 0\n%s", stderr)
 	}
-	if !strings.Contains(stderr, "using the token of Secret "+ns+"/") || !strings.Contains(stderr, "error: write /dev/stdout") {
+	if !strings.Contains(stderr, "using the token of Secret "+ns+"/") || !strings.Contains(stderr, "write /dev/stdout") {
 		t.Errorf("the run with a broken stdout did not fail writing stdout after reading the Secret's token, so it proves nothing:\n%s", stderr)
 	}
 	harness.AssertNoSecretLeak(t, "stderr of kubeconfig -v=10 failing after the token was read", stderr, token)
