@@ -15,9 +15,11 @@
 # spent; those left are reported as not measured, with that reason.
 # MUTATE_WORKERS defaults to the number of CPUs: each worker runs one
 # `go test` at a time. Mutants are timed out at
-# MUTATE_TIMEOUT_COEFFICIENT (default 5) times the package's coverage run,
-# above gremlins' 3, because on 2 cores the workers slow each other down and
-# a mutant that only ran slowly would be counted as timed out.
+# MUTATE_TIMEOUT_COEFFICIENT (default 10) times the package's coverage run,
+# above gremlins' 3, because a mutant's run also recompiles the package, and
+# on 2 cores the workers (and whatever else runs) slow each other down: a
+# mutant that only ran slowly would be counted as timed out, neither killed
+# nor lived.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,7 +29,7 @@ if (($# > 0)); then measure=("$@"); else measure=("${all[@]}"); fi
 
 gremlins=$("$here/build-tools.sh" gremlins)
 workers=${MUTATE_WORKERS:-$(nproc)}
-coefficient=${MUTATE_TIMEOUT_COEFFICIENT:-5}
+coefficient=${MUTATE_TIMEOUT_COEFFICIENT:-10}
 budget=${MUTATE_BUDGET:-0}
 # MUTATE_RESULTS keeps gremlins' JSON in that directory instead of a
 # temporary one, e.g. to render again without measuring again.
@@ -40,7 +42,10 @@ else
 fi
 
 cd "$root"
-export GOFLAGS="$(go env GOFLAGS) -short"
+# -count=1 as well: gremlins times each mutant against the package's
+# coverage run, and a cached `go test` result would make that run, and so
+# every mutant's timeout, a fraction of a second.
+export GOFLAGS="$(go env GOFLAGS) -short -count=1"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$SECONDS
 for pkg in "${measure[@]}"; do
