@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
@@ -147,6 +148,18 @@ func (f *ProbeFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Flag
 	o := &ProbeOptions{ProbeFlags: *f, identity: id, IOStreams: streams}
 	if fs.Changed("request-timeout") && cf.Timeout != nil {
 		o.requestTimeout = *cf.Timeout
+	} else {
+		// The default bounds every request of the run, the ones that
+		// obtain the token too, so a server that never answers cannot
+		// hang a script.
+		callerConfig := o.identity.resolver.CallerConfig
+		o.identity.resolver.CallerConfig = func() (*rest.Config, error) {
+			cfg, err := callerConfig()
+			if err == nil && cfg.Timeout == 0 {
+				cfg.Timeout = defaultProbeTimeout
+			}
+			return cfg, err
+		}
 	}
 	o.serviceSet = fs.Changed("service")
 	return o, nil

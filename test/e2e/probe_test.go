@@ -169,6 +169,20 @@ func TestProbeTransportFaults(t *testing.T) {
 		harness.AssertNoSecretLeak(t, "stderr", res.Stderr, token)
 	})
 
+	t.Run("no answer while obtaining the token, default timeout", func(t *testing.T) {
+		// The default bounds the requests that obtain the token too.
+		const defaultTimeout = 30 * time.Second
+		hanging := newFakeAPIServer(t, true)
+		res := access(t, "probe", "ci", "-n", "default", "--server", hanging.URL, "--allow-insecure-http").
+			WithTimeout(defaultTimeout + 30*time.Second).Run()
+		if res.Code != 7 {
+			t.Errorf("exit %d, want 7 (unreachable or timed out)\n%s", res.Code, res.Stderr)
+		}
+		if res.Elapsed < defaultTimeout || res.Elapsed > defaultTimeout+8*time.Second {
+			t.Errorf("took %s without --request-timeout, want the default %s plus a margin", res.Elapsed, defaultTimeout)
+		}
+	})
+
 	t.Run("plain http", func(t *testing.T) {
 		plain := newFakeAPIServer(t, false)
 		access(t, "probe", "--token-file", tokenFile, "--server", plain.URL).ExpectExit(6, "--allow-insecure-http")
