@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -335,7 +336,7 @@ func (o *WhoamiOptions) riskOutcome(results []review.NamespaceResult, risks []re
 	held, unverified := review.VerifiedRisks(verified)
 	if len(unverified) > 0 {
 		first := unverified[0]
-		warner(o.IOStreams)("%d risky action(s) could not be verified (first: %q in %s: %s); the VERIFIED ACTION table (-o json: verifiedActions) lists them all", len(unverified), first.Action, namespaceName(first.Namespace), firstNonEmpty(first.Error, first.EvaluationError))
+		warner(o.IOStreams)("%d risky action(s) could not be verified (first: %q in %s: %s); the VERIFIED ACTION table (-o json: verifiedActions) lists them all", len(unverified), first.Action, namespaceName(first.Namespace), cmp.Or(first.Error, first.EvaluationError))
 	}
 	if !o.failOnRisk {
 		return nil
@@ -347,7 +348,14 @@ func (o *WhoamiOptions) riskOutcome(results []review.NamespaceResult, risks []re
 			where[r.Namespace] = true
 		}
 		for _, v := range held {
-			where[namespaceName(v.Namespace)] = true
+			if v.Namespace != "" {
+				where[v.Namespace] = true
+			} else {
+				// A cluster-scoped right holds in every namespace reviewed.
+				for _, r := range results {
+					where[r.Namespace] = true
+				}
+			}
 			for _, c := range v.Checks {
 				if !slices.Contains(checks, c) {
 					checks = append(checks, c)
@@ -367,15 +375,6 @@ func namespaceName(ns string) string {
 		return "the cluster"
 	}
 	return "namespace " + ns
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // reviewNamespaces returns the namespaces to review, sorted and unique.

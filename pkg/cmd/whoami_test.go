@@ -642,6 +642,12 @@ func accessReviews(client interface{ Actions() []clienttesting.Action }) int {
 // with 9 when a risky action of an incomplete review cannot be verified.
 func TestWhoamiVerifies(t *testing.T) {
 	riskActions := len(review.RiskActions()) // each asked once with one namespace
+	namespaced := 0
+	for _, a := range review.RiskActions() {
+		if !a.ClusterScoped() {
+			namespaced++
+		}
+	}
 	cases := []struct {
 		name       string
 		args       []string
@@ -671,6 +677,16 @@ func TestWhoamiVerifies(t *testing.T) {
 			wantVerified: []string{
 				"a create pods/exec allowed=true verified=true covered=false",
 			},
+		},
+		{
+			name:         "a cluster-scoped risky action holds in every namespace reviewed, each counted once",
+			args:         []string{"--fail-on-risk", "--namespaces", "a,b,c"},
+			incomplete:   true,
+			allowed:      []string{" impersonate users", "a create pods/exec"},
+			code:         exitcode.Risk,
+			wantErr:      "--fail-on-risk: risky rights (" + risk.Exec + ", " + risk.Impersonate + ") hold in 3 of 3 namespaces reviewed",
+			wantAsked:    riskActions + 2*namespaced,
+			wantVerified: []string{"a create pods/exec allowed=true verified=true covered=false", " impersonate users allowed=true verified=true covered=false"},
 		},
 		{
 			name:         "without --fail-on-risk an allowed risky action is only reported",
