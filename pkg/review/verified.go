@@ -1,8 +1,10 @@
 package review
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -97,7 +99,7 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 			Namespace: v.Namespace, Action: a.String(), Verb: a.Verb, Group: a.Group, Resource: a.Resource,
 			Subresource: a.Subresource, Name: a.Name, NonResourceURL: a.NonResourceURL,
 			Allowed: v.Allowed, Reason: v.Reason, EvaluationError: v.EvaluationError,
-			Checks: checks[a], Requested: containsAction(requested, a),
+			Checks: checks[a], Requested: slices.Contains(requested, a),
 		}
 		rec.Verified = v.Err == nil && (v.Allowed || v.EvaluationError == "")
 		if v.Err != nil {
@@ -116,15 +118,6 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 		out = append(out, rec)
 	}
 	return out
-}
-
-func containsAction(list []risk.Action, a risk.Action) bool {
-	for _, x := range list {
-		if x == a {
-			return true
-		}
-	}
-	return false
 }
 
 // VerifiedRisks returns the risk checks held through actions the server
@@ -175,7 +168,7 @@ func PrintVerified(out io.Writer, actions []VerifiedAction) error {
 		allowed, by := "no", "-"
 		switch {
 		case !v.Verified:
-			allowed, by = "unknown", "not verified: "+firstNonEmpty(v.Error, v.EvaluationError)
+			allowed, by = "unknown", "not verified: "+cmp.Or(v.Error, v.EvaluationError)
 		case v.Allowed && v.CoveredByRules:
 			allowed, by = "yes", "the listed rules"
 		case v.Allowed:
@@ -189,15 +182,6 @@ func PrintVerified(out io.Writer, actions []VerifiedAction) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", v.Action, ns, allowed, oneLine(by), strings.Join(v.Checks, ","))
 	}
 	return w.Flush()
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // oneLine keeps a server's explanation on one table row.
