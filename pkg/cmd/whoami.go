@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -28,7 +29,7 @@ import (
 )
 
 var (
-	whoamiLong = templates.LongDesc(`
+	whoamiLong = templates.LongDesc(fmt.Sprintf(`
 		Show who a service account really is, and everything it may do, as the
 		API server itself reports it.
 
@@ -57,32 +58,51 @@ var (
 		output, and the rules already answered are printed.
 
 		Rules that amount to admin rights or let the subject gain more are marked
-		in the RISK column: every verb on every resource; reading Secrets; create
-		on pods/exec, pods/attach or serviceaccounts/token; impersonation; escalate
-		or bind on roles; nodes/proxy; writing RBAC objects, admission webhooks or
-		workloads. --fail-on-risk makes such a finding exit 8, for CI.
+		in the RISK column with their severity, e.g. "exec(high)": critical for
+		every verb on every resource, impersonation, escalate or bind on roles,
+		writing RBAC objects, nodes/proxy, minting tokens, approving
+		certificates, the EKS aws-auth ConfigMap; high for reading or writing
+		Secrets, exec and ephemeral containers, writing workloads, pod
+		stealing (patching nodes and evicting pods), admission webhooks and
+		policies, PersistentVolumes; medium for CustomResourceDefinitions and
+		the status of nodes and pods. docs/risks.md lists every check. A
+		finding in kube-system weighs one step more for Secrets and
+		workloads, and a rule narrowed by resourceNames one step less.
+
+		--fail-on-risk=SEVERITY, one of critical, high, medium or low, makes a
+		finding of that severity or worse exit 8, for CI; plain --fail-on-risk
+		means high, as before severities. --risk-ignore CHECK[:NAMESPACE] and --risk-exceptions FILE
+		accept findings: they are still printed, marked accepted with the
+		reason, and no longer fail the run. The file is YAML with apiVersion
+		access.kubectl-access.io/v1alpha1, kind RiskExceptions and a list
+		"exceptions" whose entries have a check (required), a namespace and a
+		serviceAccount (NAMESPACE/NAME) that narrow it (optional), and a
+		reason (required); unknown fields are refused. docs/risks.md has an
+		example.
 
 		A review the server marks incomplete (an authorization webhook or the
 		Node authorizer decides too, as on GKE, EKS, AKS and OpenShift) lists
 		only what RBAC grants. Then, and always with --verify, every risky
 		action is asked with a SelfSubjectAccessReview as the token, in every
-		namespace reviewed (the cluster-scoped ones once): 61 actions per
-		namespace plus 28 once, sent --concurrency at a time, counted at -v=1.
-		An action the server allows that no listed rule covers is shown in a
-		VERIFIED ACTION table, marked as granted outside the listed rules with
-		the authorizer's reason, and counts for --fail-on-risk. --check asks
-		about actions of your own ("create pods/exec", "get deployments.apps",
-		"get /metrics"), with or without an incomplete review.
+		namespace reviewed (the cluster-scoped ones once): %[1]d actions per
+		namespace, %[2]d more in kube-system, plus %[3]d once, sent --concurrency
+		at a time, counted at -v=1. An action the server allows that no listed
+		rule covers is shown in a VERIFIED ACTION table with its severity,
+		marked as granted outside the listed rules with the authorizer's
+		reason, and counts for --fail-on-risk like a rule (a combination such
+		as pod stealing only when both halves are allowed). --check asks about
+		actions of your own ("create pods/exec", "get deployments.apps", "get
+		/metrics"), with or without an incomplete review.
 
-		--fail-on-risk fails closed: it exits 8 when a risky rule is listed or
-		a risky action is allowed outside the rules, and 9 when a review is
-		incomplete and some risky action could not be verified (the review
-		failed, was throttled, or the webhook failed); 0 only when every risky
-		action was verified denied.
+		--fail-on-risk fails closed: it exits 8 when a risky rule at or above
+		its severity is listed or such an action is allowed outside the rules,
+		and 9 when a review is incomplete and some such action could not be
+		verified (the review failed, was throttled, or the webhook failed); 0
+		only when every one was verified denied or is accepted.
 
 		Exit codes (when some namespaces fail, the rules of the others are
 		still printed and the code is that of the failure, the first of 7, 6,
-		3, 10, 4, 5, 1 present):`) + "\n\n" + exitcode.Help()
+		3, 10, 4, 5, 1 present):`, riskActionCounts()...)) + "\n\n" + exitcode.Help()
 
 	whoamiExample = templates.Examples(`
 		# Who is the default service account of the current namespace, and what may it do?
@@ -97,8 +117,14 @@ var (
 		# ... or in a few
 		kubectl access whoami ci -n build --namespaces build,staging,prod
 
-		# Fail a CI job when the service account holds risky rights
+		# Fail a CI job when the service account holds risky rights (high or critical)
 		kubectl access whoami ci -n build -A --fail-on-risk
+
+		# ... only critical ones, with findings accepted in a reviewed file
+		kubectl access whoami ci -n build -A --fail-on-risk=critical --risk-exceptions risk-exceptions.yaml
+
+		# ... accepting that it reads Secrets in its own namespace
+		kubectl access whoami ci -n build --fail-on-risk --risk-ignore read-secrets:build
 
 		# Who am I with the kubeconfig's own credentials?
 		kubectl access whoami --current
@@ -115,6 +141,13 @@ var (
 		# Everything as JSON
 		kubectl access whoami ci -n build -o json`)
 )
+
+// riskActionCounts are the numbers of review.RiskActionCounts, for the help
+// text, which quotes them.
+func riskActionCounts() []any {
+	perNamespace, limited, clusterScoped := review.RiskActionCounts()
+	return []any{perNamespace, limited, clusterScoped}
+}
 
 // NewCmdWhoami returns the whoami command.
 func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
@@ -135,8 +168,13 @@ type WhoamiFlags struct {
 	namespaces []string
 	// concurrency bounds the reviews in flight.
 	concurrency int
-	// failOnRisk exits 8 when a risky rule is found.
-	failOnRisk bool
+	// failOnRisk is the --fail-on-risk value: a severity, true (high) or
+	// false; "" when not given.
+	failOnRisk string
+	// riskIgnore are the --risk-ignore values, CHECK[:NAMESPACE].
+	riskIgnore []string
+	// riskExceptions is the --risk-exceptions file.
+	riskExceptions string
 	// verify asks the server about every risk action even when the rules
 	// review is complete.
 	verify bool
@@ -156,7 +194,10 @@ func (f *WhoamiFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "If true, review every namespace. The namespaces are listed with the kubeconfig's own credentials.")
 	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "Comma-separated namespaces to review, instead of the one from -n or the context.")
 	fs.IntVar(&f.concurrency, "concurrency", review.DefaultConcurrency, "How many SelfSubjectRulesReviews to send at once.")
-	fs.BoolVar(&f.failOnRisk, "fail-on-risk", false, "If true, exit with code 8 after printing when any rule is marked risky or a risky action is allowed outside the listed rules, and with 9 when the review is incomplete and a risky action could not be verified.")
+	fs.StringVar(&f.failOnRisk, "fail-on-risk", "", "Exit with code 8 after printing when a rule or an action allowed outside the listed rules is risky at this severity or worse, and with 9 when the review is incomplete and such an action could not be verified. One of: critical, high, medium, low; alone it means high (true and false are also accepted). Write the value with =, e.g. --fail-on-risk=critical.")
+	fs.Lookup("fail-on-risk").NoOptDefVal = risk.High.String()
+	fs.StringArrayVar(&f.riskIgnore, "risk-ignore", nil, "Accept the findings of a risk check, CHECK or CHECK:NAMESPACE (see docs/risks.md): still printed, marked accepted, and not counted by --fail-on-risk. Repeat for several.")
+	fs.StringVar(&f.riskExceptions, "risk-exceptions", "", "A YAML file of accepted findings (kind RiskExceptions; see the help text): each still printed, marked accepted with its reason, and not counted by --fail-on-risk.")
 	fs.BoolVar(&f.verify, "verify", false, "If true, ask the server (SelfSubjectAccessReview, as the token) about every risky action in every namespace reviewed, even when the rules review is complete. Done anyway when the server marks a review incomplete.")
 	fs.StringArrayVar(&f.checks, "check", nil, "Ask the server whether the subject may perform this action, in every namespace reviewed: \"VERB RESOURCE[/SUBRESOURCE][.GROUP] [NAME]\" or \"VERB /URL\", e.g. \"create pods/exec\", \"get deployments.apps\", \"get /metrics\". Repeat for several.")
 }
@@ -171,6 +212,14 @@ type WhoamiOptions struct {
 	actions []risk.Action
 	// checkErr is the first --check value that is not an action.
 	checkErr error
+	// threshold is the least severity --fail-on-risk fails on; 0 is off.
+	threshold risk.Severity
+	// exceptions are the accepted findings of --risk-ignore and
+	// --risk-exceptions, for any subject (filtered by the subject in Run).
+	exceptions risk.Exceptions
+	// riskErr is the first bad --fail-on-risk, --risk-ignore or
+	// --risk-exceptions value.
+	riskErr error
 	// newClient builds the clients of the run: as the identity, and with
 	// the caller's credentials for -A. Tests inject typed fakes.
 	newClient func(*rest.Config) (kubernetes.Interface, error)
@@ -199,7 +248,39 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 		}
 		o.actions = append(o.actions, a)
 	}
+	o.riskErr = o.parseRiskFlags(fs.Changed("fail-on-risk"))
 	return o, nil
+}
+
+// parseRiskFlags reads the threshold and the exceptions; a bad value is a
+// usage error naming its flag.
+func (o *WhoamiOptions) parseRiskFlags(thresholdSet bool) error {
+	if thresholdSet {
+		t, err := risk.ParseThreshold(o.failOnRisk)
+		if err != nil {
+			return exitcode.Usagef("--fail-on-risk: %v", err)
+		}
+		o.threshold = t
+	}
+	for i, v := range o.riskIgnore {
+		e, err := risk.ParseIgnore(v)
+		if err != nil {
+			return exitcode.Usagef("--risk-ignore (value %d of %d): %v", i+1, len(o.riskIgnore), err)
+		}
+		o.exceptions = append(o.exceptions, e)
+	}
+	if o.riskExceptions != "" {
+		data, err := os.ReadFile(o.riskExceptions)
+		if err != nil {
+			return exitcode.Usagef("--risk-exceptions: %v", err)
+		}
+		list, err := risk.ParseExceptions(data)
+		if err != nil {
+			return exitcode.Usagef("--risk-exceptions %s: %v", o.riskExceptions, err)
+		}
+		o.exceptions = append(o.exceptions, list...)
+	}
+	return nil
 }
 
 func (o *WhoamiOptions) identityOptions() *identityOptions { return &o.identity }
@@ -214,6 +295,9 @@ func (o *WhoamiOptions) Validate() error {
 	}
 	if o.checkErr != nil {
 		return o.checkErr
+	}
+	if o.riskErr != nil {
+		return o.riskErr
 	}
 	if o.namespacesSet {
 		if o.allNamespaces {
@@ -281,12 +365,14 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	exceptions := o.exceptions.For(identity.User.Username)
+	review.Accept(risks, verified, exceptions)
 	rec := review.NewRecord(identity, results, risks)
 	if len(verified) > 0 {
 		rec.VerifiedActions = verified
 	}
 	if err := printRecord(o.IOStreams, o.output, rec, func() error {
-		if err := review.PrintWhoami(o.Out, identity, review.Compact(results)); err != nil {
+		if err := review.PrintWhoami(o.Out, identity, review.Compact(results), exceptions); err != nil {
 			return err
 		}
 		return review.PrintVerified(o.Out, verified)
@@ -328,24 +414,30 @@ func (o *WhoamiOptions) verifyActions(ctx context.Context, client kubernetes.Int
 	return review.Verified(results, verifications, o.actions), nil
 }
 
-// riskOutcome is the --fail-on-risk verdict: 8 when a risky rule is listed
-// or a risky action is allowed outside the listed rules; else 9 when the
-// review is incomplete and a risky action could not be verified (the
-// answer fails closed); else nil.
+// riskOutcome is the --fail-on-risk verdict, counting only findings at or
+// above the threshold that no exception accepts: 8 when such a rule is
+// listed or such an action is allowed outside the listed rules; else 9
+// when the review is incomplete and such an action could not be verified
+// (the answer fails closed); else nil.
 func (o *WhoamiOptions) riskOutcome(results []review.NamespaceResult, risks []review.Risk, verified []review.VerifiedAction, incomplete bool) error {
-	held, unverified := review.VerifiedRisks(verified)
-	if len(unverified) > 0 {
-		first := unverified[0]
-		warner(o.IOStreams)("%d risky action(s) could not be verified (first: %q in %s: %s); the VERIFIED ACTION table (-o json: verifiedActions) lists them all", len(unverified), first.Action, namespaceName(first.Namespace), cmp.Or(first.Error, first.EvaluationError))
+	// The warning names every risky action not verified; the verdict
+	// counts those at or above the threshold.
+	_, anyUnverified := review.VerifiedRisks(verified, 0)
+	held, unverified := review.VerifiedRisks(verified, o.threshold)
+	if len(anyUnverified) > 0 {
+		first := anyUnverified[0]
+		warner(o.IOStreams)("%d risky action(s) could not be verified (first: %q in %s: %s); the VERIFIED ACTION table (-o json: verifiedActions) lists them all", len(anyUnverified), first.Action, namespaceName(first.Namespace), cmp.Or(first.Error, first.EvaluationError))
 	}
-	if !o.failOnRisk {
+	if o.threshold == 0 {
 		return nil
 	}
-	if len(risks) > 0 || len(held) > 0 {
+	checks := review.RiskChecks(risks, o.threshold)
+	if len(checks) > 0 || len(held) > 0 {
 		where := map[string]bool{}
-		checks := review.RiskChecks(risks)
 		for _, r := range risks {
-			where[r.Namespace] = true
+			if r.Counts(o.threshold) {
+				where[r.Namespace] = true
+			}
 		}
 		for _, v := range held {
 			if v.Namespace != "" {
@@ -356,16 +448,16 @@ func (o *WhoamiOptions) riskOutcome(results []review.NamespaceResult, risks []re
 					where[r.Namespace] = true
 				}
 			}
-			for _, c := range v.Checks {
-				if !slices.Contains(checks, c) {
-					checks = append(checks, c)
+			for _, r := range v.Risks {
+				if r.Counts(o.threshold) && !r.PartnerUnverified && !slices.Contains(checks, r.Check) {
+					checks = append(checks, r.Check)
 				}
 			}
 		}
-		return exitcode.WithCode(exitcode.Risk, fmt.Errorf("--fail-on-risk: risky rights (%s) hold in %d of %d namespaces reviewed", strings.Join(checks, ", "), len(where), len(results)))
+		return exitcode.WithCode(exitcode.Risk, fmt.Errorf("--fail-on-risk=%s: risky rights (%s) hold in %d of %d namespaces reviewed", o.threshold, strings.Join(checks, ", "), len(where), len(results)))
 	}
 	if incomplete && len(unverified) > 0 {
-		return exitcode.WithCode(exitcode.Unverified, fmt.Errorf("--fail-on-risk: the review is incomplete and %d risky action(s) could not be verified (first: %q in %s): failing closed", len(unverified), unverified[0].Action, namespaceName(unverified[0].Namespace)))
+		return exitcode.WithCode(exitcode.Unverified, fmt.Errorf("--fail-on-risk=%s: the review is incomplete and %d risky action(s) could not be verified (first: %q in %s): failing closed", o.threshold, len(unverified), unverified[0].Action, namespaceName(unverified[0].Namespace)))
 	}
 	return nil
 }

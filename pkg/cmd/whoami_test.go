@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -284,11 +285,12 @@ Source                                              SelfSubjectReview (authentic
 
 RESOURCES   NON-RESOURCE URLS   RESOURCE NAMES   VERBS        WHERE                       RISK
 pods        []                  []               [get list]   all 2 reviewed namespaces   
-secrets     []                  [tls]            [get]        a                           read-secrets
+secrets     []                  [tls]            [get]        a                           read-secrets(medium)
             [/version]          []               [get]        all 2 reviewed namespaces   
 
-RISK           REASON
-read-secrets   reads Secrets, which hold credentials and other service accounts' tokens
+RISK           SEVERITY   REASON
+read-secrets   high       reads Secrets, which hold credentials and other service accounts' tokens
+A rule's severity differs from its check's when the rule holds in kube-system (raised) or is narrowed by resourceNames (lowered); -o json says why (severityNote).
 `
 	if diff := cmp.Diff(want, stdout); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
@@ -298,8 +300,23 @@ read-secrets   reads Secrets, which hold credentials and other service accounts'
 	}
 }
 
+// TestWhoamiFailOnRisk: --fail-on-risk compares each finding's severity
+// with its threshold (plain, =true: high), and findings that --risk-ignore
+// or --risk-exceptions accept are printed, marked, and not counted.
 func TestWhoamiFailOnRisk(t *testing.T) {
 	admin := []authorizationv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}
+	secrets := []authorizationv1.ResourceRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}
+	crds := []authorizationv1.ResourceRule{{Verbs: []string{"create"}, APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}}}
+	exceptions := writeTempFile(t, "exceptions.yaml", `apiVersion: access.kubectl-access.io/v1alpha1
+kind: RiskExceptions
+exceptions:
+- check: read-secrets
+  serviceAccount: build/ci
+  reason: ci reads back what it deploys
+- check: admin
+  serviceAccount: build/other
+  reason: not for ci
+`)
 	cases := []struct {
 		name      string
 		args      []string
@@ -309,19 +326,52 @@ func TestWhoamiFailOnRisk(t *testing.T) {
 		wantRisks []string
 	}{
 		{name: "a risky rule with --fail-on-risk exits 8 after printing", args: []string{"--namespaces", "a", "--fail-on-risk"}, code: exitcode.Risk,
-			wantErr: "--fail-on-risk: risky rights (admin) hold in 1 of 1 namespaces reviewed", wantRisks: []string{"a admin"}},
+			wantErr: "--fail-on-risk=high: risky rights (admin) hold in 1 of 1 namespaces reviewed", wantRisks: []string{"a admin critical"}},
 		{name: "the namespaces where risky rules hold are counted", args: []string{"--namespaces", "a,b", "--fail-on-risk"}, code: exitcode.Risk,
-			wantErr: "--fail-on-risk: risky rights (admin) hold in 1 of 2 namespaces reviewed", wantRisks: []string{"a admin"}},
+			wantErr: "--fail-on-risk=high: risky rights (admin) hold in 1 of 2 namespaces reviewed", wantRisks: []string{"a admin critical"}},
 		{name: "no risky rule passes --fail-on-risk", args: []string{"--namespaces", "b", "--fail-on-risk"}},
-		{name: "without --fail-on-risk risky rules are only shown", args: []string{"--namespaces", "a"}, wantRisks: []string{"a admin"}},
+		{name: "without --fail-on-risk risky rules are only shown", args: []string{"--namespaces", "a"}, wantRisks: []string{"a admin critical"}},
 		{name: "a namespace not reviewed explains more than a risk", args: []string{"--namespaces", "a,b", "--fail-on-risk"}, fail: true, code: exitcode.BadStatus,
-			wantErr: "1 of 2 namespaces were not reviewed: b", wantRisks: []string{"a admin"}},
+			wantErr: "1 of 2 namespaces were not reviewed: b", wantRisks: []string{"a admin critical"}},
+
+		// Thresholds.
+		{name: "a high finding passes the critical threshold", args: []string{"--namespaces", "h", "--fail-on-risk=critical"}, wantRisks: []string{"h read-secrets high"}},
+		{name: "a critical finding fails the critical threshold", args: []string{"--namespaces", "a,h", "--fail-on-risk=critical"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk=critical: risky rights (admin) hold in 1 of 2 namespaces reviewed", wantRisks: []string{"a admin critical", "h read-secrets high"}},
+		{name: "a high finding fails the high threshold", args: []string{"--namespaces", "h", "--fail-on-risk=high"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk=high: risky rights (read-secrets) hold in 1 of 1 namespaces reviewed", wantRisks: []string{"h read-secrets high"}},
+		{name: "true is high", args: []string{"--namespaces", "h", "--fail-on-risk=true"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk=high: risky rights (read-secrets) hold in 1 of 1 namespaces reviewed", wantRisks: []string{"h read-secrets high"}},
+		{name: "false is off", args: []string{"--namespaces", "a", "--fail-on-risk=false"}, wantRisks: []string{"a admin critical"}},
+		{name: "a medium finding passes the high threshold", args: []string{"--namespaces", "m", "--fail-on-risk"}, wantRisks: []string{"m write-crds medium"}},
+		{name: "a medium finding fails the medium threshold", args: []string{"--namespaces", "m", "--fail-on-risk=medium"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk=medium: risky rights (write-crds) hold in 1 of 1 namespaces reviewed", wantRisks: []string{"m write-crds medium"}},
+		{name: "a medium finding fails the low threshold", args: []string{"--namespaces", "m", "--fail-on-risk=low"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk=low: risky rights (write-crds) hold in 1 of 1 namespaces reviewed", wantRisks: []string{"m write-crds medium"}},
+		{name: "only the findings at the threshold are named", args: []string{"--namespaces", "a,h,m", "--fail-on-risk=high"}, code: exitcode.Risk,
+			wantErr:   "--fail-on-risk=high: risky rights (admin, read-secrets) hold in 2 of 3 namespaces reviewed",
+			wantRisks: []string{"a admin critical", "h read-secrets high", "m write-crds medium"}},
+
+		// Exceptions.
+		{name: "an ignored check is accepted", args: []string{"--namespaces", "a", "--fail-on-risk", "--risk-ignore", "admin"},
+			wantRisks: []string{"a admin critical accepted: accepted on the command line"}},
+		{name: "an ignored check in another namespace is not", args: []string{"--namespaces", "a", "--fail-on-risk", "--risk-ignore", "admin:b"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk=high: risky rights (admin) hold in 1 of 1 namespaces reviewed", wantRisks: []string{"a admin critical"}},
+		{name: "an ignored check in its namespace is accepted there only", args: []string{"--namespaces", "a,h", "--fail-on-risk", "--risk-ignore", "admin:a", "--risk-ignore", "read-secrets:a"}, code: exitcode.Risk,
+			wantErr: "--fail-on-risk=high: risky rights (read-secrets) hold in 1 of 2 namespaces reviewed", wantRisks: []string{"a admin critical accepted: accepted on the command line", "h read-secrets high"}},
+		{name: "an exception of the file for this service account is accepted", args: []string{"--namespaces", "a,h", "--fail-on-risk=high", "--risk-exceptions", exceptions}, code: exitcode.Risk,
+			wantErr:   "--fail-on-risk=high: risky rights (admin) hold in 1 of 2 namespaces reviewed",
+			wantRisks: []string{"a admin critical", "h read-secrets high accepted: ci reads back what it deploys"}},
+		{name: "exceptions accept every finding", args: []string{"--namespaces", "a,h", "--fail-on-risk", "--risk-exceptions", exceptions, "--risk-ignore", "admin"},
+			wantRisks: []string{"a admin critical accepted: accepted on the command line", "h read-secrets high accepted: ci reads back what it deploys"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newFakeCluster(t)
 			c.rules["a"] = admin
 			c.rules["b"] = podsRule("get")
+			c.rules["h"] = secrets
+			c.rules["m"] = crds
 			if tc.fail {
 				c.fail["b"] = apierrors.NewInternalError(errors.New("boom"))
 			}
@@ -335,7 +385,11 @@ func TestWhoamiFailOnRisk(t *testing.T) {
 			rec := decodeRecord(t, stdout)
 			var risks []string
 			for _, r := range rec.Risks {
-				risks = append(risks, r.Namespace+" "+r.Check)
+				s := r.Namespace + " " + r.Check + " " + r.Severity.String()
+				if r.Accepted {
+					s += " accepted: " + r.AcceptedReason
+				}
+				risks = append(risks, s)
 				if r.Reason == "" {
 					t.Errorf("risk %s %s has no reason", r.Namespace, r.Check)
 				}
@@ -345,6 +399,96 @@ func TestWhoamiFailOnRisk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWhoamiAcceptedHumanOutput: an accepted finding is marked in the RISK
+// column and listed with its reason, never hidden.
+func TestWhoamiAcceptedHumanOutput(t *testing.T) {
+	c := newFakeCluster(t)
+	c.rules["a"] = []authorizationv1.ResourceRule{
+		{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}},
+		{Verbs: []string{"create"}, APIGroups: []string{""}, Resources: []string{"pods/exec"}},
+	}
+	c.rules["kube-system"] = []authorizationv1.ResourceRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"secrets"}}}
+	stdout, stderr, err := c.whoami("ci", "--namespaces", "a,kube-system", "--risk-ignore", "read-secrets:a", "--fail-on-risk")
+	if code := exitcode.Code(err); code != exitcode.Risk {
+		t.Fatalf("exit %d, want %d: %v\n%s", code, exitcode.Risk, err, stderr)
+	}
+	if want := "--fail-on-risk=high: risky rights (read-secrets, exec) hold in 2 of 2 namespaces reviewed"; err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+	_, table, _ := strings.Cut(stdout, "RESOURCES")
+	want := `   NON-RESOURCE URLS   RESOURCE NAMES   VERBS      WHERE                       RISK
+pods/exec   []                  []               [create]   a                           exec(high)
+secrets     []                  []               [get]      all 2 reviewed namespaces   read-secrets(critical)
+            [/version]          []               [get]      all 2 reviewed namespaces   
+
+RISK           SEVERITY   REASON
+read-secrets   high       reads Secrets, which hold credentials and other service accounts' tokens
+exec           high       runs commands in or attaches to containers (create on pods/exec or pods/attach), and so acts as their service accounts
+A rule's severity differs from its check's when the rule holds in kube-system (raised) or is narrowed by resourceNames (lowered); -o json says why (severityNote).
+
+ACCEPTED       NAMESPACE   REASON
+read-secrets   a           accepted on the command line
+`
+	if diff := cmp.Diff(want, table); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+
+	// Accepted everywhere, the row says so.
+	stdout, stderr, err = c.whoami("ci", "--namespaces", "a,kube-system", "--risk-ignore", "read-secrets", "--risk-ignore", "exec", "--fail-on-risk")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, row := range []string{"exec(high, accepted)", "read-secrets(critical, accepted)", "read-secrets   (all)       accepted on the command line", "exec           (all)       accepted on the command line"} {
+		if !strings.Contains(stdout, row) {
+			t.Errorf("output lacks %q:\n%s", row, stdout)
+		}
+	}
+}
+
+// TestWhoamiRiskFlagsUsageErrors: a bad --fail-on-risk, --risk-ignore or
+// --risk-exceptions is a usage error naming the flag, and nothing is sent.
+func TestWhoamiRiskFlagsUsageErrors(t *testing.T) {
+	bad := writeTempFile(t, "bad.yaml", "apiVersion: access.kubectl-access.io/v1alpha1\nkind: RiskExceptions\nexceptions:\n- check: exec\n  reason: x\n  until: tomorrow\n")
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	cases := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"an unknown severity", []string{"--fail-on-risk=severe"}, `--fail-on-risk: "severe" is not one of critical, high, medium, low, true (high) or false (off)`},
+		{"an empty severity", []string{"--fail-on-risk="}, `--fail-on-risk: "" is not one of critical, high, medium, low, true (high) or false (off)`},
+		{"an unknown check to ignore", []string{"--risk-ignore", "exec", "--risk-ignore", "root"}, `--risk-ignore (value 2 of 2): "root": unknown check "root": want one of `},
+		{"an ignore without its namespace", []string{"--risk-ignore", "exec:"}, `--risk-ignore (value 1 of 1): "exec:": no namespace after the colon`},
+		{"a missing exceptions file", []string{"--risk-exceptions", missing}, "--risk-exceptions: open " + missing + ": no such file or directory"},
+		{"an unknown field in the exceptions file", []string{"--risk-exceptions", bad}, "--risk-exceptions " + bad + ": yaml: unmarshal errors:\n  line 6: unknown field until"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeCluster(t)
+			_, _, err := c.whoami(append([]string{"ci"}, tc.args...)...)
+			if code := exitcode.Code(err); code != exitcode.Usage {
+				t.Errorf("exit %d, want %d: %v", code, exitcode.Usage, err)
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Errorf("error = %v\nwant    %s...", err, tc.wantErr)
+			}
+			if len(c.caller.Actions())+len(c.asToken.Actions()) != 0 {
+				t.Errorf("a usage error sent %v and %v", requests(c.caller), requests(c.asToken))
+			}
+		})
+	}
+}
+
+// writeTempFile writes content to a file of a temporary directory.
+func writeTempFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestWhoamiTokenClaimsFallbackAndIncomplete(t *testing.T) {
@@ -641,13 +785,9 @@ func accessReviews(client interface{ Actions() []clienttesting.Action }) int {
 // for a risky action allowed outside the listed rules, and fails closed
 // with 9 when a risky action of an incomplete review cannot be verified.
 func TestWhoamiVerifies(t *testing.T) {
-	riskActions := len(review.RiskActions()) // each asked once with one namespace
-	namespaced := 0
-	for _, a := range review.RiskActions() {
-		if !a.ClusterScoped() {
-			namespaced++
-		}
-	}
+	// Each asked once with one namespace; those of kube-system not there.
+	namespaced, _, clusterScoped := review.RiskActionCounts()
+	riskActions := namespaced + clusterScoped
 	cases := []struct {
 		name       string
 		args       []string
@@ -658,7 +798,7 @@ func TestWhoamiVerifies(t *testing.T) {
 		wantErr    string
 		wantAsked  int
 		// wantVerified are the verified actions of -o json worth a
-		// summary: allowed, not verified, or requested.
+		// summary: allowed, not verified, or requested, with their risks.
 		wantVerified []string
 	}{
 		{
@@ -672,11 +812,27 @@ func TestWhoamiVerifies(t *testing.T) {
 			incomplete: true,
 			allowed:    []string{"a create pods/exec"},
 			code:       exitcode.Risk,
-			wantErr:    "--fail-on-risk: risky rights (" + risk.Exec + ") hold in 1 of 1 namespaces reviewed",
+			wantErr:    "--fail-on-risk=high: risky rights (" + risk.Exec + ") hold in 1 of 1 namespaces reviewed",
 			wantAsked:  riskActions,
 			wantVerified: []string{
-				"a create pods/exec allowed=true verified=true covered=false",
+				"a create pods/exec allowed=true verified=true covered=false [exec(high)]",
 			},
+		},
+		{
+			name:         "a high risky action allowed outside the listed rules passes --fail-on-risk=critical",
+			args:         []string{"--fail-on-risk=critical"},
+			incomplete:   true,
+			allowed:      []string{"a create pods/exec"},
+			wantAsked:    riskActions,
+			wantVerified: []string{"a create pods/exec allowed=true verified=true covered=false [exec(high)]"},
+		},
+		{
+			name:         "an accepted risky action allowed outside the listed rules passes --fail-on-risk",
+			args:         []string{"--fail-on-risk", "--risk-ignore", "exec:a"},
+			incomplete:   true,
+			allowed:      []string{"a create pods/exec"},
+			wantAsked:    riskActions,
+			wantVerified: []string{"a create pods/exec allowed=true verified=true covered=false [exec(high) accepted]"},
 		},
 		{
 			name:         "a cluster-scoped risky action holds in every namespace reviewed, each counted once",
@@ -684,16 +840,48 @@ func TestWhoamiVerifies(t *testing.T) {
 			incomplete:   true,
 			allowed:      []string{" impersonate users", "a create pods/exec"},
 			code:         exitcode.Risk,
-			wantErr:      "--fail-on-risk: risky rights (" + risk.Exec + ", " + risk.Impersonate + ") hold in 3 of 3 namespaces reviewed",
+			wantErr:      "--fail-on-risk=high: risky rights (" + risk.Impersonate + ", " + risk.Exec + ") hold in 3 of 3 namespaces reviewed",
 			wantAsked:    riskActions + 2*namespaced,
-			wantVerified: []string{"a create pods/exec allowed=true verified=true covered=false", " impersonate users allowed=true verified=true covered=false"},
+			wantVerified: []string{" impersonate users allowed=true verified=true covered=false [impersonate(critical)]", "a create pods/exec allowed=true verified=true covered=false [exec(high)]"},
+		},
+		{
+			name:         "patching nodes alone steals no pods",
+			args:         []string{"--fail-on-risk"},
+			incomplete:   true,
+			allowed:      []string{" patch nodes"},
+			wantAsked:    riskActions,
+			wantVerified: []string{" patch nodes allowed=true verified=true covered=false []"},
+		},
+		{
+			name:       "patching nodes and deleting pods steal pods",
+			args:       []string{"--fail-on-risk=critical", "--risk-ignore", "write-workloads"},
+			incomplete: true,
+			allowed:    []string{" patch nodes", "a delete pods"},
+			wantAsked:  riskActions,
+			wantVerified: []string{
+				"a delete pods allowed=true verified=true covered=false [write-workloads(high) accepted pod-stealing(high)]",
+				" patch nodes allowed=true verified=true covered=false [pod-stealing(high)]",
+			},
+		},
+		{
+			name:       "patching nodes and evicting pods fail --fail-on-risk",
+			args:       []string{"--fail-on-risk"},
+			incomplete: true,
+			allowed:    []string{" patch nodes", "a create pods/eviction"},
+			code:       exitcode.Risk,
+			wantErr:    "--fail-on-risk=high: risky rights (" + risk.PodStealing + ") hold in 1 of 1 namespaces reviewed",
+			wantAsked:  riskActions,
+			wantVerified: []string{
+				" patch nodes allowed=true verified=true covered=false [pod-stealing(high)]",
+				"a create pods/eviction allowed=true verified=true covered=false [pod-stealing(high)]",
+			},
 		},
 		{
 			name:         "without --fail-on-risk an allowed risky action is only reported",
 			incomplete:   true,
 			allowed:      []string{"a create pods/exec"},
 			wantAsked:    riskActions,
-			wantVerified: []string{"a create pods/exec allowed=true verified=true covered=false"},
+			wantVerified: []string{"a create pods/exec allowed=true verified=true covered=false [exec(high)]"},
 		},
 		{
 			name:       "risky actions that cannot be verified fail --fail-on-risk closed",
@@ -701,7 +889,16 @@ func TestWhoamiVerifies(t *testing.T) {
 			incomplete: true,
 			accessErr:  apierrors.NewInternalError(errors.New("webhook down")),
 			code:       exitcode.Unverified,
-			wantErr:    fmt.Sprintf("--fail-on-risk: the review is incomplete and %d risky action(s) could not be verified", riskActions),
+			wantErr:    fmt.Sprintf("--fail-on-risk=high: the review is incomplete and %d risky action(s) could not be verified", riskActions-len(mediumActions())),
+			wantAsked:  riskActions,
+		},
+		{
+			name:       "only the risky actions at the threshold fail closed",
+			args:       []string{"--fail-on-risk=critical"},
+			incomplete: true,
+			accessErr:  apierrors.NewInternalError(errors.New("webhook down")),
+			code:       exitcode.Unverified,
+			wantErr:    fmt.Sprintf("--fail-on-risk=critical: the review is incomplete and %d risky action(s) could not be verified", criticalActions()),
 			wantAsked:  riskActions,
 		},
 		{
@@ -713,7 +910,7 @@ func TestWhoamiVerifies(t *testing.T) {
 			name:         "--check asks the named action only",
 			args:         []string{"--check", "create pods/exec"},
 			wantAsked:    1,
-			wantVerified: []string{"a create pods/exec allowed=false verified=true covered=false requested"},
+			wantVerified: []string{"a create pods/exec allowed=false verified=true covered=false [exec(high)] requested"},
 		},
 	}
 	for _, tc := range cases {
@@ -752,7 +949,15 @@ func TestWhoamiVerifies(t *testing.T) {
 				if !v.Verified && tc.accessErr != nil {
 					continue // every one; counted above
 				}
-				s := fmt.Sprintf("%s %s allowed=%t verified=%t covered=%t", v.Namespace, v.Action, v.Allowed, v.Verified, v.CoveredByRules)
+				var risks []string
+				for _, r := range v.Risks {
+					w := r.Check + "(" + r.Severity.String() + ")"
+					if r.Accepted {
+						w += " accepted"
+					}
+					risks = append(risks, w)
+				}
+				s := fmt.Sprintf("%s %s allowed=%t verified=%t covered=%t %v", v.Namespace, v.Action, v.Allowed, v.Verified, v.CoveredByRules, risks)
 				if v.Requested {
 					s += " requested"
 				}
@@ -762,11 +967,46 @@ func TestWhoamiVerifies(t *testing.T) {
 				t.Errorf("verified actions in -o json (-want +got):\n%s", diff)
 			}
 			// One warning for all of them, with their number and the first.
-			if tc.accessErr != nil && (!strings.Contains(stderr, `Warning: 89 risky action(s) could not be verified (first: "* *.*" in namespace a: Internal error occurred: webhook down)`) || strings.Count(stderr, "could not be verified") != 1) {
+			if tc.accessErr != nil && (!strings.Contains(stderr, fmt.Sprintf(`Warning: %d risky action(s) could not be verified`, riskActions)+` (first: "* *.*" in namespace a: Internal error occurred: webhook down)`) || strings.Count(stderr, "could not be verified") != 1) {
 				t.Errorf("stderr does not say once how many actions could not be verified, and the first:\n%s", stderr)
 			}
 		})
 	}
+}
+
+// mediumActions are the risk actions whose checks are all below high.
+func mediumActions() []risk.Action {
+	var out []risk.Action
+	for _, a := range review.RiskActions() {
+		worst := risk.Severity(0)
+		for _, c := range risk.Checks() {
+			if slices.Contains(slices.Concat(c.Actions, c.With), a) {
+				worst = max(worst, c.Severity)
+			}
+		}
+		if worst < risk.High {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// criticalActions counts the risk actions of a critical check asked in
+// namespace a (none of kube-system's).
+func criticalActions() int {
+	n := 0
+	for _, a := range review.RiskActions() {
+		if !a.AppliesIn("a") {
+			continue
+		}
+		for _, c := range risk.Checks() {
+			if c.Severity == risk.Critical && slices.Contains(slices.Concat(c.Actions, c.With), a) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 func TestWhoamiCheckUsageError(t *testing.T) {

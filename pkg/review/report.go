@@ -1,6 +1,7 @@
 package review
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -61,7 +62,15 @@ type RiskRecord struct {
 	Namespace string            `json:"namespace"`
 	Rule      rbacv1.PolicyRule `json:"rule"`
 	Check     string            `json:"check"`
-	Reason    string            `json:"reason"`
+	// Severity is the check's severity weighted by the namespace and the
+	// rule's resourceNames, SeverityNote why it differs from the check's.
+	Severity     risk.Severity `json:"severity"`
+	SeverityNote string        `json:"severityNote,omitempty"`
+	Reason       string        `json:"reason"`
+	// Accepted says an exception accepts the finding, for AcceptedReason:
+	// it is reported, and does not fail --fail-on-risk.
+	Accepted       bool   `json:"accepted,omitempty"`
+	AcceptedReason string `json:"acceptedReason,omitempty"`
 }
 
 // NewRecord builds the -o json|yaml record; lists are never null.
@@ -96,14 +105,22 @@ func NewRecord(id *Identity, results []NamespaceResult, risks []Risk) Record {
 		rec.Namespaces = append(rec.Namespaces, nr)
 	}
 	for _, r := range risks {
-		rec.Risks = append(rec.Risks, RiskRecord{Namespace: r.Namespace, Rule: r.Rule, Check: r.Finding.Check, Reason: r.Finding.Reason})
+		rr := RiskRecord{
+			Namespace: r.Namespace, Rule: r.Rule, Check: r.Finding.Check,
+			Severity: r.Finding.Severity, SeverityNote: r.Finding.SeverityNote, Reason: r.Finding.Reason,
+		}
+		if r.Accepted != nil {
+			rr.Accepted, rr.AcceptedReason = true, r.Accepted.Reason
+		}
+		rec.Risks = append(rec.Risks, rr)
 	}
 	return rec
 }
 
 // PrintWhoami prints the identity, the table of rules with where each holds
-// and its risks, and what each risk means.
-func PrintWhoami(out io.Writer, id *Identity, table Table) error {
+// and its risks with their severities, what each risk means, and the
+// findings exceptions accept.
+func PrintWhoami(out io.Writer, id *Identity, table Table, exceptions risk.Exceptions) error {
 	w := printers.GetNewTabWriter(out)
 	fmt.Fprintf(w, "ATTRIBUTE\tVALUE\n")
 	fmt.Fprintf(w, "Username\t%s\n", id.User.Username)
@@ -130,11 +147,16 @@ func PrintWhoami(out io.Writer, id *Identity, table Table) error {
 	w = printers.GetNewTabWriter(out)
 	fmt.Fprintf(w, "RESOURCES\tNON-RESOURCE URLS\tRESOURCE NAMES\tVERBS\tWHERE\tRISK\n")
 	used := map[string]bool{}
-	for _, row := range table.Rows {
+	weighted := false
+	graded := rowRisks(table, exceptions)
+	for i, row := range table.Rows {
 		var checks []string
-		for _, f := range assess(row.Rule()) {
-			checks = append(checks, f.Check)
-			used[f.Check] = true
+		for _, r := range graded[i] {
+			checks = append(checks, r.String())
+			used[r.check] = true
+			if c, _ := risk.Lookup(r.check); c.Severity != r.severity {
+				weighted = true
+			}
 		}
 		urls := []string{}
 		if row.NonResourceURL != "" {
@@ -154,20 +176,50 @@ func PrintWhoami(out io.Writer, id *Identity, table Table) error {
 	}
 	fmt.Fprintln(out)
 	w = printers.GetNewTabWriter(out)
-	fmt.Fprintf(w, "RISK\tREASON\n")
+	fmt.Fprintf(w, "RISK\tSEVERITY\tREASON\n")
 	for _, c := range risk.Checks() {
 		if used[c.ID] {
-			fmt.Fprintf(w, "%s\t%s\n", c.ID, c.Reason)
+			fmt.Fprintf(w, "%s\t%s\t%s\n", c.ID, c.Severity, c.Reason)
 		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if weighted {
+		fmt.Fprintln(out, "A rule's severity differs from its check's when the rule holds in kube-system (raised) or is narrowed by resourceNames (lowered); -o json says why (severityNote).")
+	}
+	return printAccepted(out, exceptions, used)
+}
+
+// printAccepted lists the exceptions that accept a check found, with their
+// reasons: an accepted finding is marked, never hidden.
+func printAccepted(out io.Writer, exceptions risk.Exceptions, used map[string]bool) error {
+	var rows []risk.Exception
+	for _, e := range exceptions {
+		if used[e.Check] {
+			rows = append(rows, e)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(out)
+	w := printers.GetNewTabWriter(out)
+	fmt.Fprintf(w, "ACCEPTED\tNAMESPACE\tREASON\n")
+	for _, e := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", e.Check, cmp.Or(e.Namespace, "(all)"), oneLine(e.Reason))
 	}
 	return w.Flush()
 }
 
-// RiskChecks returns the IDs of the checks risks fail, in check order.
-func RiskChecks(risks []Risk) []string {
+// RiskChecks returns the IDs of the checks risks fail at or above
+// threshold (0: every severity) and no exception accepts, in check order.
+func RiskChecks(risks []Risk, threshold risk.Severity) []string {
 	found := map[string]bool{}
 	for _, r := range risks {
-		found[r.Finding.Check] = true
+		if r.Counts(threshold) {
+			found[r.Finding.Check] = true
+		}
 	}
 	var ids []string
 	for _, c := range risk.Checks() {

@@ -2,6 +2,7 @@ package review
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -194,38 +195,149 @@ type Risk struct {
 	Namespace string
 	// Rule is the rule as the server listed it.
 	Rule rbacv1.PolicyRule
-	// Finding is the check it fails and why that is dangerous.
+	// Finding is the check it fails, how severe that is there, and why
+	// that is dangerous.
 	Finding risk.Finding
+	// Accepted is the exception that accepts the finding; nil when none
+	// does (Accept).
+	Accepted *risk.Exception
 }
 
-// Risks assesses every rule of every reviewed namespace, in namespace order
-// then rule order.
+// Risks assesses the rules of every reviewed namespace, each namespace's
+// rules together (a combination check needs two of them), in namespace
+// order then rule order.
 func Risks(results []NamespaceResult) []Risk {
 	var out []Risk
 	for _, res := range results {
 		if res.Err != nil {
 			continue
 		}
+		rules := make([]rbacv1.PolicyRule, 0, len(res.ResourceRules)+len(res.NonResourceRules))
 		for _, r := range res.ResourceRules {
-			rule := rbacv1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames, Verbs: r.Verbs}
-			for _, f := range assess(rule) {
-				out = append(out, Risk{Namespace: res.Namespace, Rule: rule, Finding: f})
-			}
+			rules = append(rules, rbacv1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames, Verbs: r.Verbs})
 		}
 		for _, r := range res.NonResourceRules {
-			rule := rbacv1.PolicyRule{NonResourceURLs: r.NonResourceURLs, Verbs: r.Verbs}
-			for _, f := range assess(rule) {
-				out = append(out, Risk{Namespace: res.Namespace, Rule: rule, Finding: f})
-			}
+			rules = append(rules, rbacv1.PolicyRule{NonResourceURLs: r.NonResourceURLs, Verbs: r.Verbs})
+		}
+		for _, f := range risk.Assess(res.Namespace, rules) {
+			out = append(out, Risk{Namespace: res.Namespace, Rule: rules[f.Rule], Finding: f})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Namespace < out[j].Namespace })
 	return out
 }
 
-// assess is the one place rules meet the risk checks: the table's rows and
-// the record's risks are judged alike.
-func assess(rule rbacv1.PolicyRule) []risk.Finding { return risk.Assess(rule) }
+// Accept marks the risks and the risks of verified actions that one of
+// exceptions accepts. An accepted finding is still reported, with the
+// exception's reason; it no longer counts against a threshold.
+func Accept(risks []Risk, verified []VerifiedAction, exceptions risk.Exceptions) {
+	for i := range risks {
+		if e, ok := exceptions.Accepting(risks[i].Finding.Check, risks[i].Namespace); ok {
+			risks[i].Accepted = &e
+		}
+	}
+	for i := range verified {
+		for j := range verified[i].Risks {
+			r := &verified[i].Risks[j]
+			if e, ok := exceptions.Accepting(r.Check, verified[i].Namespace); ok {
+				r.Accepted, r.AcceptedReason = true, e.Reason
+			}
+		}
+	}
+}
+
+// Counts reports whether the risk fails a run whose threshold is
+// threshold (0: every severity): not accepted, and at least that severe.
+func (r Risk) Counts(threshold risk.Severity) bool {
+	return r.Accepted == nil && r.Finding.Severity >= threshold
+}
+
+// rowRisk is what the RISK column says of one check on one row.
+type rowRisk struct {
+	check    string
+	severity risk.Severity
+	// accepted is true when an exception accepts the check in every
+	// namespace the row holds in; severity is then the highest of them.
+	accepted bool
+}
+
+// String is "check(severity)" or "check(severity, accepted)".
+func (r rowRisk) String() string {
+	if r.accepted {
+		return fmt.Sprintf("%s(%s, accepted)", r.check, r.severity)
+	}
+	return fmt.Sprintf("%s(%s)", r.check, r.severity)
+}
+
+// rowRisks grades the rows the way Risks grades the listed rules: the rows
+// holding in a namespace are that namespace's rules, assessed together and
+// weighed there. A row holding in several namespaces shows, per check, the
+// highest severity not accepted (or, when every one is accepted, the
+// highest). Namespaces with the same rows, and no weight of their own, are
+// assessed once.
+func rowRisks(t Table, exceptions risk.Exceptions) [][]rowRisk {
+	weighted := risk.WeightedNamespaces()
+	type grade struct {
+		severity, open risk.Severity
+		acceptedAll    bool
+	}
+	grades := make([]map[string]*grade, len(t.Rows))
+	memo := map[string][]risk.Finding{}
+	for _, ns := range t.Reviewed {
+		var idx []int
+		var key strings.Builder
+		for i, row := range t.Rows {
+			if slices.Contains(row.Namespaces, ns) {
+				idx = append(idx, i)
+				fmt.Fprintf(&key, "%d,", i)
+			}
+		}
+		assessIn := ""
+		if slices.Contains(weighted, ns) {
+			assessIn = ns
+			key.WriteString(ns)
+		}
+		findings, ok := memo[key.String()]
+		if !ok {
+			rules := make([]rbacv1.PolicyRule, len(idx))
+			for j, i := range idx {
+				rules[j] = t.Rows[i].Rule()
+			}
+			findings = risk.Assess(assessIn, rules)
+			memo[key.String()] = findings
+		}
+		for _, f := range findings {
+			i := idx[f.Rule]
+			if grades[i] == nil {
+				grades[i] = map[string]*grade{}
+			}
+			g := grades[i][f.Check]
+			if g == nil {
+				g = &grade{acceptedAll: true}
+				grades[i][f.Check] = g
+			}
+			g.severity = max(g.severity, f.Severity)
+			if _, accepted := exceptions.Accepting(f.Check, ns); !accepted {
+				g.acceptedAll = false
+				g.open = max(g.open, f.Severity)
+			}
+		}
+	}
+	out := make([][]rowRisk, len(t.Rows))
+	for i := range t.Rows {
+		for _, id := range risk.IDs() {
+			g := grades[i][id]
+			switch {
+			case g == nil:
+			case g.acceptedAll:
+				out[i] = append(out[i], rowRisk{check: id, severity: g.severity, accepted: true})
+			default:
+				out[i] = append(out[i], rowRisk{check: id, severity: g.open})
+			}
+		}
+	}
+	return out
+}
 
 func sortedKeys(m map[string]bool) []string {
 	keys := make([]string, 0, len(m))

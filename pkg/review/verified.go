@@ -43,10 +43,34 @@ type VerifiedAction struct {
 	EvaluationError string `json:"evaluationError,omitempty"`
 	Error           string `json:"error,omitempty"`
 	// Checks are the risk checks the action realises; empty for a --check
-	// action that is no risk.
+	// action that is no risk. A combination check is left out when its
+	// other half was verified denied.
 	Checks []string `json:"checks,omitempty"`
+	// Risks grade each of Checks where the action was asked, and say which
+	// an exception accepts.
+	Risks []VerifiedRisk `json:"risks,omitempty"`
 	// Requested says the action was named with --check.
 	Requested bool `json:"requested,omitempty"`
+}
+
+// VerifiedRisk is one risk check a verified action realises.
+type VerifiedRisk struct {
+	Check    string        `json:"check"`
+	Severity risk.Severity `json:"severity"`
+	// SeverityNote says why Severity differs from the check's own.
+	SeverityNote string `json:"severityNote,omitempty"`
+	// PartnerUnverified says the check is a combination whose other half
+	// could not be verified: the action alone proves nothing either way.
+	PartnerUnverified bool `json:"partnerUnverified,omitempty"`
+	// Accepted says an exception accepts the finding, for AcceptedReason.
+	Accepted       bool   `json:"accepted,omitempty"`
+	AcceptedReason string `json:"acceptedReason,omitempty"`
+}
+
+// Counts reports whether r fails a run of threshold (0: every severity):
+// not accepted, and at least that severe.
+func (r VerifiedRisk) Counts(threshold risk.Severity) bool {
+	return !r.Accepted && r.Severity >= threshold
 }
 
 // OutsideRules reports whether the server allows the action although no
@@ -54,12 +78,13 @@ type VerifiedAction struct {
 func (v VerifiedAction) OutsideRules() bool { return v.Verified && v.Allowed && !v.CoveredByRules }
 
 // RiskActions returns every action of every risk check, each once, in check
-// order.
+// order: both halves of a combination check, which realises its risk only
+// when both are allowed.
 func RiskActions() []risk.Action {
 	var out []risk.Action
 	seen := map[risk.Action]bool{}
 	for _, c := range risk.Checks() {
-		for _, a := range c.Actions {
+		for _, a := range slices.Concat(c.Actions, c.With) {
 			if !seen[a] {
 				seen[a] = true
 				out = append(out, a)
@@ -69,15 +94,52 @@ func RiskActions() []risk.Action {
 	return out
 }
 
-// checksOf maps each risk action to the IDs of the checks it realises.
-func checksOf() map[risk.Action][]string {
-	out := map[risk.Action][]string{}
+// checksOf maps each risk action to the checks it is part of.
+func checksOf() map[risk.Action][]risk.Check {
+	out := map[risk.Action][]risk.Check{}
 	for _, c := range risk.Checks() {
-		for _, a := range c.Actions {
-			out[a] = append(out[a], c.ID)
+		for _, a := range slices.Concat(c.Actions, c.With) {
+			out[a] = append(out[a], c)
 		}
 	}
 	return out
+}
+
+// answer is what the verifications say of a set of actions as a whole.
+type answer int
+
+const (
+	// deniedAll: every action of the set was verified denied.
+	deniedAll answer = iota
+	// unknownSome: none verified allowed, and some not verified.
+	unknownSome
+	// allowedSome: at least one verified allowed, anywhere.
+	allowedSome
+)
+
+// answerOf says whether any of actions was allowed, in any namespace.
+func answerOf(verifications []Verification, actions []risk.Action) answer {
+	out := deniedAll
+	for _, v := range verifications {
+		if !slices.Contains(actions, v.Action) {
+			continue
+		}
+		switch {
+		case v.Err == nil && v.Allowed:
+			return allowedSome
+		case v.Err != nil || v.EvaluationError != "":
+			out = unknownSome
+		}
+	}
+	return out
+}
+
+// partner returns the other half of combination check c for a.
+func partner(c risk.Check, a risk.Action) []risk.Action {
+	if slices.Contains(c.Actions, a) {
+		return c.With
+	}
+	return c.Actions
 }
 
 // Verified sets the verifications beside the rules of results: whether the
@@ -99,7 +161,21 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 			Namespace: v.Namespace, Action: a.String(), Verb: a.Verb, Group: a.Group, Resource: a.Resource,
 			Subresource: a.Subresource, Name: a.Name, NonResourceURL: a.NonResourceURL,
 			Allowed: v.Allowed, Reason: v.Reason, EvaluationError: v.EvaluationError,
-			Checks: checks[a], Requested: slices.Contains(requested, a),
+			Requested: slices.Contains(requested, a),
+		}
+		for _, c := range checks[a] {
+			partnerUnverified := false
+			if len(c.With) > 0 {
+				switch answerOf(verifications, partner(c, a)) {
+				case deniedAll:
+					continue
+				case unknownSome:
+					partnerUnverified = true
+				}
+			}
+			sev, note := c.SeverityIn(v.Namespace)
+			rec.Checks = append(rec.Checks, c.ID)
+			rec.Risks = append(rec.Risks, VerifiedRisk{Check: c.ID, Severity: sev, SeverityNote: note, PartnerUnverified: partnerUnverified})
 		}
 		rec.Verified = v.Err == nil && (v.Allowed || v.EvaluationError == "")
 		if v.Err != nil {
@@ -120,18 +196,31 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 	return out
 }
 
-// VerifiedRisks returns the risk checks held through actions the server
-// allows outside the listed rules, and the verified actions that could not
-// be verified although they realise a risk check.
-func VerifiedRisks(actions []VerifiedAction) (held []VerifiedAction, unverified []VerifiedAction) {
+// VerifiedRisks returns the verified actions through which the server
+// grants, outside the listed rules, a risk at or above threshold (0: every
+// severity) that no exception accepts, and those of such risks that could
+// not be verified: the action's own review failed, or the other half of a
+// combination could not be verified while this half is allowed.
+func VerifiedRisks(actions []VerifiedAction, threshold risk.Severity) (held []VerifiedAction, unverified []VerifiedAction) {
 	for _, v := range actions {
-		if len(v.Checks) == 0 {
-			continue
+		isHeld, isUnverified := false, false
+		for _, r := range v.Risks {
+			if !r.Counts(threshold) {
+				continue
+			}
+			switch {
+			case !v.Verified:
+				isUnverified = true
+			case r.PartnerUnverified && v.Allowed:
+				isUnverified = true
+			case !r.PartnerUnverified && v.OutsideRules():
+				isHeld = true
+			}
 		}
 		switch {
-		case v.OutsideRules():
+		case isHeld:
 			held = append(held, v)
-		case !v.Verified:
+		case isUnverified:
 			unverified = append(unverified, v)
 		}
 	}
@@ -179,9 +268,19 @@ func PrintVerified(out io.Writer, actions []VerifiedAction) error {
 		case v.Reason != "":
 			by = v.Reason
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", v.Action, ns, allowed, oneLine(by), strings.Join(v.Checks, ","))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", v.Action, ns, allowed, oneLine(by), verifiedRiskColumn(v.Risks))
 	}
 	return w.Flush()
+}
+
+// verifiedRiskColumn writes a verified action's risks as the RISK column
+// writes a rule's: "check(severity)", "check(severity, accepted)".
+func verifiedRiskColumn(risks []VerifiedRisk) string {
+	parts := make([]string, 0, len(risks))
+	for _, r := range risks {
+		parts = append(parts, rowRisk{check: r.Check, severity: r.Severity, accepted: r.Accepted}.String())
+	}
+	return strings.Join(parts, ",")
 }
 
 // oneLine keeps a server's explanation on one table row.
@@ -191,4 +290,22 @@ func oneLine(s string) string {
 		s = s[:97] + "..."
 	}
 	return s
+}
+
+// RiskActionCounts says how many SelfSubjectAccessReviews verifying the
+// risk actions takes: perNamespace in every namespace reviewed, limited
+// more in the one namespace each concerns (aws-auth, in kube-system) when
+// it is reviewed, and clusterScoped once.
+func RiskActionCounts() (perNamespace, limited, clusterScoped int) {
+	for _, a := range RiskActions() {
+		switch {
+		case a.ClusterScoped():
+			clusterScoped++
+		case a.Namespace != "":
+			limited++
+		default:
+			perNamespace++
+		}
+	}
+	return perNamespace, limited, clusterScoped
 }

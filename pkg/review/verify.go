@@ -59,7 +59,8 @@ type verifyUnit struct {
 // Verify asks whether the subject may perform each action in each
 // namespace ("" asks across every namespace at once), and a cluster-scoped
 // action once, cluster-wide; with no namespaces only cluster-scoped actions
-// are asked. The results
+// are asked, and an action limited to a namespace (risk.Action.Namespace)
+// only there, when it is among namespaces. The results
 // come action by action, in the order given, and within an action in the
 // order of namespaces; a pair given twice is asked once. A failure of one
 // review is recorded in its result, never dropped. As with Review, a
@@ -99,7 +100,9 @@ func verifyUnits(namespaces []string, actions []risk.Action) []verifyUnit {
 			continue
 		}
 		for _, ns := range namespaces {
-			add(verifyUnit{namespace: ns, action: a})
+			if a.AppliesIn(ns) {
+				add(verifyUnit{namespace: ns, action: a})
+			}
 		}
 	}
 	return units

@@ -25,10 +25,22 @@ type Action struct {
 	Subresource string
 	// Name is one object's name; "" means every object.
 	Name string
+	// Namespace, when set, limits the action to objects of that namespace:
+	// a check made of it fails only there, and it is verified only there
+	// (aws-auth is a ConfigMap of kube-system; one of that name elsewhere is
+	// nothing). ParseAction never sets it, and String does not write it.
+	Namespace string
 	// NonResourceURL is the path of a request that names no resource, such
 	// as /metrics. When it is set the action is a non-resource one and only
 	// Verb counts besides it.
 	NonResourceURL string
+}
+
+// AppliesIn reports whether a concerns objects of namespace: always, unless
+// a is limited to another Namespace. It decides where a check fails and
+// where an action is verified.
+func (a Action) AppliesIn(namespace string) bool {
+	return a.Namespace == "" || a.Namespace == namespace
 }
 
 // isNonResource reports whether a is a request for a non-resource URL.
@@ -206,8 +218,8 @@ func clusterScopedResources(group string) []string {
 		return []string{"tokenreviews", "selfsubjectreviews", "uids", "userextras"}
 	case "authorization.k8s.io":
 		return []string{"subjectaccessreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews"}
-	case "certificates.k8s.io":
-		return []string{"certificatesigningrequests", "clustertrustbundles"}
+	case certificateGroup:
+		return []string{"certificatesigningrequests", "clustertrustbundles", "signers"}
 	case "flowcontrol.apiserver.k8s.io":
 		return []string{"flowschemas", "prioritylevelconfigurations"}
 	case "networking.k8s.io":

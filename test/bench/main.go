@@ -25,7 +25,7 @@
 //     SelfSubjectRulesReviews sent by test/bench/floor with the plugin's
 //     client settings;
 //  5. whoami --verify, which adds one SelfSubjectAccessReview per risky
-//     action (61 per namespace, 28 cluster-scoped once), beside the rules
+//     action (pkg/review.RiskActionCounts), beside the rules
 //     review alone: in namespace bench, also vs kubectl auth can-i once per
 //     action; with -A over N extra namespaces, vs the least time the
 //     plugin's client rate limit allows, as a kubectl loop there would
