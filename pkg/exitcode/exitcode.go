@@ -28,7 +28,7 @@ const (
 	BadStatus    = 5   // the API server answered another non-2xx status
 	TLS          = 6   // TLS verification failed
 	Unreachable  = 7   // server unreachable or timed out
-	Risk         = 8   // whoami --fail-on-risk found a risky right
+	Risk         = 8   // whoami --fail-on-risk found a risky right at or above its threshold
 	Unverified   = 9   // whoami --fail-on-risk could not verify every risky action (fails closed)
 	WrongSubject = 10  // the server identified the token as someone other than the service account asked for
 	Interrupted  = 130 // interrupted by SIGINT (SIGTERM exits 143, SIGHUP 129: 128 + the signal)
@@ -52,8 +52,8 @@ var Table = []Entry{
 	{BadStatus, "the API server answered another non-2xx status (404, 5xx, a 429 throttled past --request-timeout, a refused redirect)"},
 	{TLS, "TLS verification failed (unknown authority, name mismatch), or a plain http:// server without --allow-insecure-http"},
 	{Unreachable, "server unreachable or timed out (connection refused, DNS, --request-timeout)"},
-	{Risk, "whoami --fail-on-risk found a risky right"},
-	{Unverified, "whoami --fail-on-risk could not verify every risky action of an incomplete review: it fails closed"},
+	{Risk, "whoami --fail-on-risk found a risky right at or above its severity (high unless given) that no exception accepts"},
+	{Unverified, "whoami --fail-on-risk could not verify every such risky action of an incomplete review: it fails closed"},
 	{WrongSubject, "the API server identified the token as someone other than the service account asked for"},
 	{Interrupted, "interrupted (Ctrl-C); SIGTERM exits 143 and SIGHUP 129, after the same clean-up"},
 }

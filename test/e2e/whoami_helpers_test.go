@@ -30,7 +30,13 @@ type whoamiRecord struct {
 		Namespace string            `json:"namespace"`
 		Rule      rbacv1.PolicyRule `json:"rule"`
 		Check     string            `json:"check"`
-		Reason    string            `json:"reason"`
+		// Severity, SeverityNote, Accepted and AcceptedReason were added
+		// to v1alpha1 with the severities (additive fields).
+		Severity       string `json:"severity"`
+		SeverityNote   string `json:"severityNote"`
+		Reason         string `json:"reason"`
+		Accepted       bool   `json:"accepted"`
+		AcceptedReason string `json:"acceptedReason"`
 	} `json:"risks"`
 }
 

@@ -178,8 +178,8 @@ func TestWhoamiRisk(t *testing.T) {
 	bindTo(t, "", rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"}, ns, "boss")
 
 	res := access(t, "whoami", "boss", "-n", ns, "--fail-on-risk").ExpectExit(8, "--fail-on-risk", "admin")
-	if row := tableRow(t, res.Stdout, "*.*"); row[3] != "[*]" || row[5] != "admin" {
-		t.Errorf("cluster-admin row = %q, want [*] marked admin", row)
+	if row := tableRow(t, res.Stdout, "*.*"); row[3] != "[*]" || row[5] != "admin(critical)" {
+		t.Errorf("cluster-admin row = %q, want [*] marked admin(critical)", row)
 	}
 	if !strings.Contains(res.Stdout, "REASON") || !strings.Contains(res.Stdout, "admin rights") {
 		t.Errorf("no legend saying why the admin rule is risky:\n%s", res.Stdout)
@@ -199,8 +199,8 @@ func TestWhoamiRisk(t *testing.T) {
 	createServiceAccount(t, ns, "peek")
 	bindRole(t, ns, "peek", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list"}})
 	res = access(t, "whoami", "peek", "-n", ns, "--fail-on-risk").ExpectExit(8, "read-secrets")
-	if row := tableRow(t, res.Stdout, "secrets"); row[5] != "read-secrets" {
-		t.Errorf("secrets row = %q, want read-secrets", row)
+	if row := tableRow(t, res.Stdout, "secrets"); row[5] != "read-secrets(high)" {
+		t.Errorf("secrets row = %q, want read-secrets(high)", row)
 	}
 
 	res = access(t, "whoami", "-n", ns, "--fail-on-risk").RunOK()
