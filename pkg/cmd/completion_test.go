@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+
+	"github.com/kubectl-access/kubectl-access/pkg/risk"
 )
 
 // completeArgs runs cobra's hidden __complete command in process, as the
@@ -66,6 +68,8 @@ func TestCompletionsWithoutServer(t *testing.T) {
 		{[]string{"token", "--source", ""}, []string{"auto", "secret", "request", "mounted"}},
 		{[]string{"token", "--output", ""}, []string{"json", "yaml", "exec-credential"}},
 		{[]string{"token", "--bound-object-kind", ""}, []string{"Node", "Pod", "Secret"}},
+		{[]string{"whoami", "--fail-on-risk="}, []string{"critical", "high", "medium", "low"}},
+		{[]string{"whoami", "--risk-ignore", ""}, risk.IDs()},
 	} {
 		if diff := cmp.Diff(tc.want, completeArgs(t, tc.args...)); diff != "" {
 			t.Errorf("__complete %q (-want +got):\n%s", tc.args, diff)

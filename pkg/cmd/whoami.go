@@ -149,11 +149,22 @@ func riskActionCounts() []any {
 	return []any{perNamespace, limited, clusterScoped}
 }
 
+// severityNames are the values --fail-on-risk completes to.
+func severityNames() []string {
+	var names []string
+	for _, s := range risk.Severities() {
+		names = append(names, s.String())
+	}
+	return names
+}
+
 // NewCmdWhoami returns the whoami command.
 func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	spec := commandSpec{use: "whoami [SERVICEACCOUNT]", short: "Show who a service account is and every rule it holds, with the risky ones marked", long: whoamiLong, example: whoamiExample}
 	cmd := newCommand(configFlags, streams, spec, NewWhoamiFlags())
 	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on-risk", cobra.FixedCompletions(severityNames(), cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("risk-ignore", cobra.FixedCompletions(risk.IDs(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -194,10 +205,10 @@ func (f *WhoamiFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "If true, review every namespace. The namespaces are listed with the kubeconfig's own credentials.")
 	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "Comma-separated namespaces to review, instead of the one from -n or the context.")
 	fs.IntVar(&f.concurrency, "concurrency", review.DefaultConcurrency, "How many SelfSubjectRulesReviews to send at once.")
-	fs.StringVar(&f.failOnRisk, "fail-on-risk", "", "Exit with code 8 after printing when a rule or an action allowed outside the listed rules is risky at this severity or worse, and with 9 when the review is incomplete and such an action could not be verified. One of: critical, high, medium, low; alone it means high (true and false are also accepted). Write the value with =, e.g. --fail-on-risk=critical.")
+	fs.StringVar(&f.failOnRisk, "fail-on-risk", "", "Exit with code 8 after printing when a rule or an action allowed outside the listed rules is risky at `SEVERITY` or worse, and with 9 when the review is incomplete and such an action could not be verified. One of: critical, high, medium, low; alone it means high (true and false are also accepted). Write the value with =, e.g. --fail-on-risk=critical.")
 	fs.Lookup("fail-on-risk").NoOptDefVal = risk.High.String()
-	fs.StringArrayVar(&f.riskIgnore, "risk-ignore", nil, "Accept the findings of a risk check, CHECK or CHECK:NAMESPACE (see docs/risks.md): still printed, marked accepted, and not counted by --fail-on-risk. Repeat for several.")
-	fs.StringVar(&f.riskExceptions, "risk-exceptions", "", "A YAML file of accepted findings (kind RiskExceptions; see the help text): each still printed, marked accepted with its reason, and not counted by --fail-on-risk.")
+	fs.StringArrayVar(&f.riskIgnore, "risk-ignore", nil, "Accept the findings of a risk check, `CHECK[:NAMESPACE]` (see docs/risks.md): still printed, marked accepted, and not counted by --fail-on-risk. Repeat for several.")
+	fs.StringVar(&f.riskExceptions, "risk-exceptions", "", "A YAML `FILE` of accepted findings (kind RiskExceptions; see the help text): each still printed, marked accepted with its reason, and not counted by --fail-on-risk.")
 	fs.BoolVar(&f.verify, "verify", false, "If true, ask the server (SelfSubjectAccessReview, as the token) about every risky action in every namespace reviewed, even when the rules review is complete. Done anyway when the server marks a review incomplete.")
 	fs.StringArrayVar(&f.checks, "check", nil, "Ask the server whether the subject may perform this action, in every namespace reviewed: \"VERB RESOURCE[/SUBRESOURCE][.GROUP] [NAME]\" or \"VERB /URL\", e.g. \"create pods/exec\", \"get deployments.apps\", \"get /metrics\". Repeat for several.")
 }

@@ -338,3 +338,47 @@ func TestNewRecordRisks(t *testing.T) {
 		t.Errorf("record risks (-want +got):\n%s", diff)
 	}
 }
+
+// TestVerifiedHalfAskedAlone: a --check of one half of a combination, on a
+// complete review, is judged with the other half's listed rules.
+func TestVerifiedHalfAskedAlone(t *testing.T) {
+	patchNodes := risk.Action{Verb: "patch", Resource: "nodes"}
+	checked := []Verification{{Namespace: "", Action: patchNodes, Allowed: true}}
+	withEviction := []NamespaceResult{{Namespace: "a", ResourceRules: []authorizationv1.ResourceRule{rr(l(""), l("pods/eviction"), l("create"))}}}
+	without := []NamespaceResult{{Namespace: "a", ResourceRules: []authorizationv1.ResourceRule{rr(l(""), l("pods"), l("get"))}}}
+	failed := []NamespaceResult{{Namespace: "a", Err: errors.New("not reviewed"), ResourceRules: []authorizationv1.ResourceRule{rr(l(""), l("pods/eviction"), l("create"))}}}
+	for _, tc := range []struct {
+		name    string
+		results []NamespaceResult
+		want    []string
+	}{
+		{"the listed rules hold the other half", withEviction, l(risk.PodStealing)},
+		{"the listed rules lack the other half", without, nil},
+		{"a namespace not reviewed says nothing", failed, nil},
+	} {
+		got := Verified(tc.results, checked, []risk.Action{patchNodes})
+		if diff := cmp.Diff(tc.want, got[0].Checks); diff != "" {
+			t.Errorf("%s: checks (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestPrintVerifiedRiskColumn(t *testing.T) {
+	var b strings.Builder
+	err := PrintVerified(&b, []VerifiedAction{
+		{Namespace: "a", Action: "delete pods", Verified: true, Allowed: true, Risks: []VerifiedRisk{
+			{Check: risk.WriteWorkloads, Severity: risk.High, Accepted: true}, {Check: risk.PodStealing, Severity: risk.High}}},
+		{Namespace: "", Action: "get /metrics", Verified: true, Requested: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `
+VERIFIED ACTION   NAMESPACE   ALLOWED   GRANTED BY                 RISK
+delete pods       a           yes       outside the listed rules   write-workloads(high, accepted),pod-stealing(high)
+get /metrics      (cluster)   no        -                          
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("PrintVerified (-want +got):\n%s", diff)
+	}
+}

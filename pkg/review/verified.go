@@ -118,12 +118,15 @@ const (
 )
 
 // answerOf says whether any of actions was allowed, in any namespace.
-func answerOf(verifications []Verification, actions []risk.Action) answer {
-	out := deniedAll
+// Actions none of which was asked (a --check of one half, where the review
+// is complete) are answered by the listed rules of the namespaces reviewed.
+func answerOf(results map[string]NamespaceResult, verifications []Verification, actions []risk.Action) answer {
+	out, asked := deniedAll, false
 	for _, v := range verifications {
 		if !slices.Contains(actions, v.Action) {
 			continue
 		}
+		asked = true
 		switch {
 		case v.Err == nil && v.Allowed:
 			return allowedSome
@@ -131,7 +134,17 @@ func answerOf(verifications []Verification, actions []risk.Action) answer {
 			out = unknownSome
 		}
 	}
-	return out
+	if asked {
+		return out
+	}
+	for _, r := range results {
+		for _, a := range actions {
+			if a.AppliesIn(r.Namespace) && risk.Covers(r.ResourceRules, r.NonResourceRules, a) {
+				return allowedSome
+			}
+		}
+	}
+	return deniedAll
 }
 
 // partner returns the other half of combination check c for a.
@@ -166,7 +179,7 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 		for _, c := range checks[a] {
 			partnerUnverified := false
 			if len(c.With) > 0 {
-				switch answerOf(verifications, partner(c, a)) {
+				switch answerOf(byNS, verifications, partner(c, a)) {
 				case deniedAll:
 					continue
 				case unknownSome:
