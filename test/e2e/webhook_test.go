@@ -104,16 +104,24 @@ func TestWebhookGrants(t *testing.T) {
 			t.Errorf("whoami does not show the webhook's grant:\n%s", res.Stdout)
 		}
 		w.access(t, "whoami", "execer", "-n", "w", "--fail-on-risk").ExpectExit(8, "exec")
+		// The verified right has its severity, and obeys the threshold and
+		// the exceptions as a listed rule does.
+		if res := w.access(t, "whoami", "execer", "-n", "w", "--fail-on-risk=critical").RunOK(); !strings.Contains(res.Stdout, "exec(high)") {
+			t.Errorf("the verified exec is not graded high:\n%s", res.Stdout)
+		}
+		if res := w.access(t, "whoami", "execer", "-n", "w", "--fail-on-risk", "--risk-ignore", "exec:w").RunOK(); !strings.Contains(res.Stdout, "exec(high, accepted)") {
+			t.Errorf("the accepted verified exec is not marked accepted:\n%s", res.Stdout)
+		}
 
 		rec := decodeVerified(t, w.access(t, "whoami", "execer", "-n", "w", "-o", "json").RunOK().Stdout)
 		found := false
 		for _, v := range rec.VerifiedActions {
 			if v.Action == "create pods/exec" && v.Namespace == "w" {
-				found = v.Allowed && v.Verified && !v.CoveredByRules
+				found = v.Allowed && v.Verified && !v.CoveredByRules && len(v.Risks) == 1 && v.Risks[0].Check == "exec" && v.Risks[0].Severity == "high"
 			}
 		}
 		if !found {
-			t.Errorf("-o json has no verified, allowed, uncovered create pods/exec in w: %+v", rec.VerifiedActions)
+			t.Errorf("-o json has no verified, allowed, uncovered create pods/exec in w graded exec high: %+v", rec.VerifiedActions)
 		}
 	})
 
@@ -223,7 +231,12 @@ type whoamiRecordWithVerified struct {
 		Verified       bool     `json:"verified"`
 		CoveredByRules bool     `json:"coveredByRules"`
 		Checks         []string `json:"checks"`
-		Requested      bool     `json:"requested"`
+		Risks          []struct {
+			Check    string `json:"check"`
+			Severity string `json:"severity"`
+			Accepted bool   `json:"accepted"`
+		} `json:"risks"`
+		Requested bool `json:"requested"`
 	} `json:"verifiedActions"`
 }
 
