@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
@@ -122,6 +123,18 @@ func TestVerifiedCombinations(t *testing.T) {
 			verifications: []Verification{allowed("", patchNodes), failed("a", deletePods), denied("a", evict)},
 			want:          l(` patch nodes [pod-stealing(high) partner unverified]`, `a delete pods [write-workloads(high) pod-stealing(high)]`, `a create pods/eviction [pod-stealing(high)]`),
 			unverified:    l(" patch nodes", "a delete pods"),
+		},
+		{
+			name:          "an authorizer's failure on the other half leaves it unverified",
+			verifications: []Verification{allowed("", patchNodes), {Namespace: "a", Action: evict, EvaluationError: "webhook timed out"}},
+			want:          l(` patch nodes [pod-stealing(high) partner unverified]`, `a create pods/eviction [pod-stealing(high)]`),
+			unverified:    l(" patch nodes", "a create pods/eviction"),
+		},
+		{
+			name:          "an allowed answer despite an authorizer's failure is allowed",
+			verifications: []Verification{allowed("", patchNodes), {Namespace: "a", Action: evict, Allowed: true, EvaluationError: "one webhook timed out"}},
+			want:          l(` patch nodes [pod-stealing(high)]`, `a create pods/eviction [pod-stealing(high)]`),
+			held:          l(" patch nodes", "a create pods/eviction"),
 		},
 		{
 			name:          "neither half allowed",
@@ -380,5 +393,105 @@ get /metrics      (cluster)   no        -
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("PrintVerified (-want +got):\n%s", diff)
+	}
+}
+
+func TestPrintWhoamiRisks(t *testing.T) {
+	id := &Identity{User: authenticationv1.UserInfo{Username: "system:serviceaccount:a:ci"}, Source: SourceSelfSubjectReview, APIVersion: "authentication.k8s.io/v1"}
+	table := Compact([]NamespaceResult{
+		{Namespace: "a", ResourceRules: []authorizationv1.ResourceRule{
+			rr(l(""), l("secrets"), l("get"), "tls"),
+			rr(l(""), l("pods/exec"), l("create")),
+		}},
+		{Namespace: "b", ResourceRules: []authorizationv1.ResourceRule{rr(l(""), l("pods/exec"), l("create"))}},
+	})
+	cases := []struct {
+		name       string
+		table      Table
+		exceptions risk.Exceptions
+		want       string
+	}{
+		{
+			name:       "severities, the weighting note and the accepted findings",
+			table:      table,
+			exceptions: risk.Exceptions{{Check: risk.Exec, Namespace: "b", Reason: "debugging in b"}, {Check: risk.Admin, Reason: "unused"}},
+			want: `
+RESOURCES   NON-RESOURCE URLS   RESOURCE NAMES   VERBS      WHERE                       RISK
+pods/exec   []                  []               [create]   all 2 reviewed namespaces   exec(high)
+secrets     []                  [tls]            [get]      a                           read-secrets(medium)
+
+RISK           SEVERITY   REASON
+read-secrets   high       reads Secrets, which hold credentials and other service accounts' tokens
+exec           high       runs commands in or attaches to containers (create on pods/exec or pods/attach), and so acts as their service accounts
+A rule's severity differs from its check's when the rule holds in kube-system (raised) or is narrowed by resourceNames (lowered); -o json says why (severityNote).
+
+ACCEPTED   NAMESPACE   REASON
+exec       b           debugging in b
+`,
+		},
+		{
+			name: "no note when every severity is its check's, every namespace accepted",
+			table: Compact([]NamespaceResult{
+				{Namespace: "a", ResourceRules: []authorizationv1.ResourceRule{rr(l(""), l("pods/exec"), l("create"))}},
+			}),
+			exceptions: risk.Exceptions{{Check: risk.Exec, Reason: "debugging"}},
+			want: `
+RESOURCES   NON-RESOURCE URLS   RESOURCE NAMES   VERBS      WHERE   RISK
+pods/exec   []                  []               [create]   a       exec(high, accepted)
+
+RISK   SEVERITY   REASON
+exec   high       runs commands in or attaches to containers (create on pods/exec or pods/attach), and so acts as their service accounts
+
+ACCEPTED   NAMESPACE   REASON
+exec       (all)       debugging
+`,
+		},
+		{
+			name: "no risk, no legend",
+			table: Compact([]NamespaceResult{
+				{Namespace: "a", ResourceRules: []authorizationv1.ResourceRule{rr(l(""), l("pods"), l("get"))}},
+			}),
+			exceptions: risk.Exceptions{{Check: risk.Exec, Reason: "debugging"}},
+			want: `
+RESOURCES   NON-RESOURCE URLS   RESOURCE NAMES   VERBS   WHERE   RISK
+pods        []                  []               [get]   a       
+`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := PrintWhoami(&b, id, tc.table, tc.exceptions); err != nil {
+				t.Fatal(err)
+			}
+			_, got, _ := strings.Cut(b.String(), "Source")
+			_, got, _ = strings.Cut(got, "\n")
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("PrintWhoami (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRiskChecksThreshold(t *testing.T) {
+	risks := []Risk{
+		{Finding: risk.Finding{Check: risk.WriteCRDs, Severity: risk.Medium}},
+		{Finding: risk.Finding{Check: risk.Exec, Severity: risk.High}},
+		{Finding: risk.Finding{Check: risk.Admin, Severity: risk.Critical}},
+		{Finding: risk.Finding{Check: risk.Impersonate, Severity: risk.Critical}, Accepted: &risk.Exception{Check: risk.Impersonate}},
+		{Finding: risk.Finding{Check: risk.Exec, Severity: risk.High}},
+	}
+	for _, tc := range []struct {
+		threshold risk.Severity
+		want      []string
+	}{
+		{0, l(risk.Admin, risk.Exec, risk.WriteCRDs)},
+		{risk.Medium, l(risk.Admin, risk.Exec, risk.WriteCRDs)},
+		{risk.High, l(risk.Admin, risk.Exec)},
+		{risk.Critical, l(risk.Admin)},
+	} {
+		if diff := cmp.Diff(tc.want, RiskChecks(risks, tc.threshold)); diff != "" {
+			t.Errorf("RiskChecks(%s) (-want +got):\n%s", tc.threshold, diff)
+		}
 	}
 }
