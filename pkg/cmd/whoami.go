@@ -71,9 +71,9 @@ var (
 
 		--fail-on-risk=SEVERITY, one of critical, high, medium or low, makes a
 		finding of that severity or worse exit 8, for CI; plain --fail-on-risk
-		means high, as before severities. --risk-ignore CHECK[:NAMESPACE] and --risk-exceptions FILE
-		accept findings: they are still printed, marked accepted with the
-		reason, and no longer fail the run. The file is YAML with apiVersion
+		means high, as before severities. --risk-ignore CHECK[:NAMESPACE] and
+		--risk-exceptions FILE accept findings: they are still printed, marked
+		accepted with the reason, and no longer fail the run. The file is YAML with apiVersion
 		access.kubectl-access.io/v1alpha1, kind RiskExceptions and a list
 		"exceptions" whose entries have a check (required), a namespace and a
 		serviceAccount (NAMESPACE/NAME) that narrow it (optional), and a
