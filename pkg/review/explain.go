@@ -68,28 +68,32 @@ func (v View) cells(t Table, row Row) string {
 	return c
 }
 
-// printFolded prints one line per baseline kind folded away.
-// The subject in system:unauthenticated is an anonymous request.
+// printFolded prints the one line the folded rows make: how many, and of
+// which kind, since a right granted to a service account group is held by
+// fewer subjects than one granted to every authenticated user. The subject
+// in system:unauthenticated is an anonymous request.
 func printFolded(out io.Writer, folded []Row, groups []string) {
 	count := map[grant.Baseline]int{}
 	for _, row := range folded {
 		count[row.Explanation.Baseline]++
 	}
-	who := "every authenticated user holds"
+	users, accounts := count[grant.Authenticated], count[grant.ServiceAccounts]
+	who := "authenticated user"
 	if slices.Contains(groups, grant.GroupUnauthenticated) {
-		who = "every anonymous request holds"
+		who = "anonymous request"
 	}
-	for _, k := range []struct {
-		kind grant.Baseline
-		who  string
-	}{
-		{grant.Authenticated, who},
-		{grant.ServiceAccounts, "every service account holds (granted to system:serviceaccounts or to its namespace's system:serviceaccounts:NS)"},
-	} {
-		if n := count[k.kind]; n > 0 {
-			fmt.Fprintf(out, "+ %d %s %s; --show-baseline lists them\n", n, plural(n, "rule", "rules"), k.who)
-		}
+	var line string
+	switch {
+	case users > 0 && accounts > 0:
+		line = fmt.Sprintf("%d rules every %s or service account holds (%d every %s, %d every service account)", users+accounts, who, users, who, accounts)
+	case users > 0:
+		line = fmt.Sprintf("%d %s every %s holds", users, plural(users, "rule", "rules"), who)
+	case accounts > 0:
+		line = fmt.Sprintf("%d %s every service account holds", accounts, plural(accounts, "rule", "rules"))
+	default:
+		return
 	}
+	fmt.Fprintf(out, "+ %s; --show-baseline lists them\n", line)
 }
 
 func plural(n int, one, many string) string {
