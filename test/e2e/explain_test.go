@@ -197,7 +197,9 @@ func TestExplainGrants(t *testing.T) {
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), groupBinding, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), groupBinding, metav1.DeleteOptions{})
+	})
 	// (d)
 	label := map[string]string{"e2e-explain-" + suffix: "true"}
 	source, aggregate := "e2e-explain-src-"+suffix, "e2e-explain-agg-"+suffix
@@ -208,7 +210,9 @@ func TestExplainGrants(t *testing.T) {
 		if _, err := client.RbacV1().ClusterRoles().Create(ctx, r, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = client.RbacV1().ClusterRoles().Delete(context.Background(), r.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = client.RbacV1().ClusterRoles().Delete(context.Background(), r.Name, metav1.DeleteOptions{})
+		})
 	}
 	if err := createRoleBinding(ctx, client, ns, "agg-bind", rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: aggregate}, ns, "bound"); err != nil {
 		t.Fatal(err)
