@@ -57,6 +57,32 @@ var (
 		namespaces not reviewed are listed on stderr and in the structured
 		output, and the rules already answered are printed.
 
+		Rules every authenticated user or every service account holds (the
+		baseline: what the cluster's ClusterRoleBindings and RoleBindings grant
+		to the groups system:authenticated and system:unauthenticated, or
+		system:serviceaccounts and system:serviceaccounts:NS, read from the
+		server, never assumed) are folded into one line at the end of the
+		table; --show-baseline lists them, marked in a BASELINE column
+		(authenticated or serviceaccounts). A risky rule is never folded. -o
+		json|yaml lists every rule and marks the baseline ones (baseline).
+
+		--explain (and -o wide) adds a GRANTED BY column: for every rule, the
+		binding(s) and role(s) that grant it ("RoleBinding ns/name → ClusterRole
+		name", aggregated ClusterRoles with the roles they took the rule from)
+		and the group when the binding names one of the subject's groups rather
+		than the subject itself; a right no RBAC object grants is labelled
+		"granted elsewhere (webhook, Node authorizer or other)". Also in -o
+		json|yaml (grantedBy, grantedElsewhere), and for every allowed action
+		of the VERIFIED ACTION table. --current and --token-file explain for
+		the user name and groups the server reports.
+
+		Folding and --explain read RBAC once per run, after the reviews, with
+		the kubeconfig's credentials (never the token's): one LIST each of
+		ClusterRoles and ClusterRoleBindings, and of Roles and RoleBindings one
+		per namespace reviewed, or one cluster-wide with -A. When they may not,
+		one note on stderr (and rbacNote in -o json|yaml) says so, nothing is
+		folded or explained, and the rest of the output is unchanged.
+
 		Rules that amount to admin rights or let the subject gain more are marked
 		in the RISK column: every verb on every resource; reading Secrets; create
 		on pods/exec, pods/attach or serviceaccounts/token; impersonation; escalate
@@ -112,6 +138,12 @@ var (
 
 		# May it exec into pods or read deployments, by any authorizer?
 		kubectl access whoami ci -n build --check "create pods/exec" --check "get deployments.apps"
+
+		# Which bindings and roles grant each rule? (-o wide is the same)
+		kubectl access whoami ci -n build --explain
+
+		# List the rules every authenticated user holds too, instead of folding them
+		kubectl access whoami ci -n build --show-baseline
 
 		# Everything as JSON
 		kubectl access whoami ci -n build -o json`)
@@ -241,9 +273,10 @@ func (o *WhoamiOptions) Validate() error {
 
 // Run resolves the subject, asks who it is and what it may do, and prints.
 // Requests: those that obtain the token, one SelfSubjectReview, one
-// namespace list with -A, one SelfSubjectRulesReview per namespace, and,
-// when a review is incomplete or with --verify or --check, the
-// SelfSubjectAccessReviews of verifyActions.
+// namespace list with -A, one SelfSubjectRulesReview per namespace, when a
+// review is incomplete or with --verify or --check the
+// SelfSubjectAccessReviews of verifyActions, and the RBAC lists of
+// readRBAC.
 func (o *WhoamiOptions) Run(ctx context.Context) error {
 	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
 	if err != nil {
