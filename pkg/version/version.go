@@ -5,7 +5,10 @@ package version
 import "runtime"
 
 // RecordAPIVersion is the apiVersion of every structured record the plugin
-// prints (-o json|yaml) that is not a Kubernetes API object.
+// prints (-o json|yaml) that is not a Kubernetes API object. Fields are only
+// ever added within a version (whoami's baseline, grantedBy,
+// grantedElsewhere and rbacNote were); a field removed or changed in meaning
+// bumps it.
 const RecordAPIVersion = "access.kubectl-access.io/v1alpha1"
 
 // These are set by -ldflags at build time (see the Makefile and
