@@ -174,8 +174,8 @@ func TestReadFails(t *testing.T) {
 			wantMessage:  `listing clusterrolebindings: Internal error occurred: boom`,
 		},
 		{
-			name: "the first failure in request order is reported",
-			fail: map[string]error{"roles": forbidden("roles"), "clusterrolebindings": apierrors.NewInternalError(errors.New("boom"))},
+			name:         "the first failure in request order is reported",
+			fail:         map[string]error{"roles": forbidden("roles"), "clusterrolebindings": apierrors.NewInternalError(errors.New("boom"))},
 			wantResource: "clusterrolebindings",
 			wantMessage:  `listing clusterrolebindings: `,
 		},
