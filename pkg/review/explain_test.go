@@ -197,3 +197,38 @@ func TestExplainVerified(t *testing.T) {
 		t.Errorf("the VERIFIED ACTION table does not label the action:\n%s", b.String())
 	}
 }
+
+func TestPrintWhoamiColumns(t *testing.T) {
+	table := Compact([]NamespaceResult{{Namespace: "a",
+		ResourceRules:    []authorizationv1.ResourceRule{rr(l(""), l("pods"), l("get"))},
+		NonResourceRules: []authorizationv1.NonResourceRule{nrr(l("/version"), l("get")), nrr(l("/metrics"), l("get"))},
+	}}).Explain(explainer())
+	cases := []struct {
+		name string
+		view View
+		want string
+	}{
+		{"--show-baseline marks each row", View{ShowBaseline: true}, `RESOURCES   NON-RESOURCE URLS   RESOURCE NAMES   VERBS   WHERE   RISK   BASELINE
+pods        []                  []               [get]   a              
+            [/metrics]          []               [get]   a              
+            [/version]          []               [get]   a              authenticated
+`},
+		{"--explain names the grants of the rows shown", View{Explain: true}, `RESOURCES   NON-RESOURCE URLS   RESOURCE NAMES   VERBS   WHERE   RISK   GRANTED BY
+pods        []                  []               [get]   a              RoleBinding a/pods → ClusterRole pods
+            [/metrics]          []               [get]   a              granted elsewhere (webhook, Node authorizer or other)
++ 1 rule every authenticated user holds; --show-baseline lists them
+`},
+		{"both", View{ShowBaseline: true, Explain: true}, `RESOURCES   NON-RESOURCE URLS   RESOURCE NAMES   VERBS   WHERE   RISK   BASELINE        GRANTED BY
+pods        []                  []               [get]   a                              RoleBinding a/pods → ClusterRole pods
+            [/metrics]          []               [get]   a                              granted elsewhere (webhook, Node authorizer or other)
+            [/version]          []               [get]   a              authenticated   ClusterRoleBinding version → ClusterRole version to group system:authenticated
+`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, rulesTable(t, ciIdentity(), table, tc.view)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
