@@ -322,7 +322,7 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	view := review.View{ShowBaseline: o.showBaseline, Explain: o.explain || o.output == "wide"}
+	view := review.View{ShowBaseline: o.showBaseline, Explain: o.explain || o.output == "wide", Incomplete: incomplete}
 	table := review.Compact(results)
 	explainer, note, err := o.readRBAC(ctx, id, identity, table.Reviewed)
 	if err != nil {

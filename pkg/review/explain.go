@@ -23,6 +23,9 @@ type View struct {
 	ShowBaseline bool
 	// Explain adds a GRANTED BY column naming each row's grants.
 	Explain bool
+	// Incomplete says a review was marked incomplete: then "nothing beyond
+	// the baseline" is only true of the listed rules.
+	Incomplete bool
 }
 
 // rows splits the table's rows into those shown and those folded: a row

@@ -114,6 +114,14 @@ func TestPrintWhoamiFolds(t *testing.T) {
 	}
 }
 
+func TestPrintWhoamiNothingBeyondAnIncompleteList(t *testing.T) {
+	table := Compact([]NamespaceResult{{Namespace: "a", NonResourceRules: []authorizationv1.NonResourceRule{nrr(l("/version"), l("get"))}}}).Explain(explainer())
+	want := "u holds no listed rule beyond the baseline; the server says the list may be incomplete.\n+ 1 rule every authenticated user holds; --show-baseline lists them\n"
+	if diff := cmp.Diff(want, rulesTable(t, ciIdentity(), table, View{Incomplete: true})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestPrintWhoamiUnexplainedShowsEverything(t *testing.T) {
 	table := Compact([]NamespaceResult{{Namespace: "a", NonResourceRules: []authorizationv1.NonResourceRule{nrr(l("/version"), l("get"))}}})
 	want := "RESOURCES   NON-RESOURCE URLS   RESOURCE NAMES   VERBS   WHERE   RISK\n            [/version]          []               [get]   a       \n"

@@ -137,7 +137,11 @@ func PrintWhoami(out io.Writer, id *Identity, table Table, view View) error {
 
 	rows, folded := view.rows(table.Rows)
 	fmt.Fprintln(out)
-	if len(rows) == 0 && len(folded) > 0 {
+	switch {
+	case len(rows) > 0 || len(folded) == 0:
+	case view.Incomplete:
+		fmt.Fprintf(out, "%s holds no listed rule beyond the baseline; the server says the list may be incomplete.\n", id.User.Username)
+	default:
 		fmt.Fprintf(out, "%s holds nothing beyond the baseline.\n", id.User.Username)
 	}
 	used := map[string]bool{}

@@ -133,6 +133,11 @@ func TestWebhookGrants(t *testing.T) {
 		if !strings.Contains(exec, "granted elsewhere (webhook, Node authorizer or other): allowed by test webhook") {
 			t.Errorf("the webhook's grant is not labelled as granted elsewhere: %q\n%s", exec, res.Stdout)
 		}
+		// The listed rules are RBAC's alone, so "nothing beyond the
+		// baseline" is said of them only.
+		if want := execer + " holds no listed rule beyond the baseline; the server says the list may be incomplete.\n"; !strings.Contains(res.Stdout, want) {
+			t.Errorf("no %q:\n%s", want, res.Stdout)
+		}
 		// A right RBAC grants, asked the same way, names its binding.
 		if !strings.Contains(review, "ClusterRoleBinding system:basic-user → ClusterRole system:basic-user to group system:authenticated") {
 			t.Errorf("an RBAC grant is not named: %q\n%s", review, res.Stdout)
