@@ -49,6 +49,9 @@ step 4 kubectl access probe ci -n demo --path /api --path /api/v1/namespaces/dem
 note "kubectl access whoami: who the token is, and everything it may do"
 step 0 kubectl access whoami ci -n demo
 
+note "--explain: which RoleBinding and Role grant each rule (the baseline every user holds stays folded)"
+step 0 kubectl access whoami ci -n demo --explain
+
 note "The ops service account is bound to cluster-admin: --fail-on-risk exits 8"
 step 8 kubectl access whoami ops -n demo --fail-on-risk
 
@@ -61,6 +64,8 @@ note "about every risky action, finds both, and --fail-on-risk exits 8 (a rules-
 kubectl create namespace webhook-demo >/dev/null
 kubectl -n webhook-demo create serviceaccount app >/dev/null
 step 8 kubectl access whoami app -n webhook-demo --fail-on-risk
+note "--explain says where each allowed action comes from: no RBAC object grants the webhook's"
+step 0 kubectl access whoami app -n webhook-demo --explain --check "create pods/exec"
 
 note "A token pasted where the name goes is refused before any request, and never echoed"
 step 2 bash -c 'kubectl access token "$(kubectl access token ci -n demo)" -n demo'

@@ -23,6 +23,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/grant"
 	"github.com/kubectl-access/kubectl-access/pkg/review"
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
 	"github.com/kubectl-access/kubectl-access/pkg/subject"
@@ -56,6 +57,34 @@ var (
 		unreachable, token rejected, review forbidden) ends the run early: the
 		namespaces not reviewed are listed on stderr and in the structured
 		output, and the rules already answered are printed.
+
+		Rules every authenticated user or every service account holds (the
+		baseline: what the cluster's ClusterRoleBindings and RoleBindings grant
+		to the groups system:authenticated and system:unauthenticated, or
+		system:serviceaccounts, read from the server, never assumed) are
+		folded into one line at the end of the table; --show-baseline lists
+		them, marked in a BASELINE column (authenticated or serviceaccounts).
+		A rule granted to the account's namespace group
+		(system:serviceaccounts:NS) is shown, marked namespace: it was given
+		to that namespace on purpose. A risky rule is never folded. -o
+		json|yaml lists every rule and marks the baseline ones (baseline).
+
+		--explain (and -o wide) adds a GRANTED BY column: for every rule, the
+		binding(s) and role(s) that grant it ("RoleBinding ns/name → ClusterRole
+		name", aggregated ClusterRoles with the roles they took the rule from)
+		and the group when the binding names one of the subject's groups rather
+		than the subject itself; a right no RBAC object grants is labelled
+		"granted elsewhere (webhook, Node authorizer or other)". Also in -o
+		json|yaml (grantedBy, grantedElsewhere), and for every allowed action
+		of the VERIFIED ACTION table. --current and --token-file explain for
+		the user name and groups the server reports.
+
+		Folding and --explain read RBAC once per run, after the reviews, with
+		the kubeconfig's credentials (never the token's): one LIST each of
+		ClusterRoles and ClusterRoleBindings, and of Roles and RoleBindings one
+		per namespace reviewed, or one cluster-wide with -A. When they may not,
+		one note on stderr (and rbacNote in -o json|yaml) says so, nothing is
+		folded or explained, and the rest of the output is unchanged.
 
 		Rules that amount to admin rights or let the subject gain more are marked
 		in the RISK column with their severity, e.g. "exec(high)": critical for
@@ -138,6 +167,12 @@ var (
 		# May it exec into pods or read deployments, by any authorizer?
 		kubectl access whoami ci -n build --check "create pods/exec" --check "get deployments.apps"
 
+		# Which bindings and roles grant each rule? (-o wide is the same)
+		kubectl access whoami ci -n build --explain
+
+		# List the rules every authenticated user holds too, instead of folding them
+		kubectl access whoami ci -n build --show-baseline
+
 		# Everything as JSON
 		kubectl access whoami ci -n build -o json`)
 )
@@ -160,7 +195,8 @@ func severityNames() []string {
 
 // NewCmdWhoami returns the whoami command.
 func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	spec := commandSpec{use: "whoami [SERVICEACCOUNT]", short: "Show who a service account is and every rule it holds, with the risky ones marked", long: whoamiLong, example: whoamiExample}
+	spec := commandSpec{use: "whoami [SERVICEACCOUNT]", short: "Show who a service account is and every rule it holds, with the risky ones marked", long: whoamiLong, example: whoamiExample,
+		outputs: []cobra.Completion{"json", "yaml", "wide"}}
 	cmd := newCommand(configFlags, streams, spec, NewWhoamiFlags())
 	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
 	_ = cmd.RegisterFlagCompletionFunc("fail-on-risk", cobra.FixedCompletions(severityNames(), cobra.ShellCompDirectiveNoFileComp))
@@ -191,6 +227,10 @@ type WhoamiFlags struct {
 	verify bool
 	// checks are the --check actions.
 	checks []string
+	// showBaseline lists the baseline rules instead of folding them.
+	showBaseline bool
+	// explain names the grants of each rule (also -o wide).
+	explain bool
 }
 
 // NewWhoamiFlags returns the whoami command's flags.
@@ -201,7 +241,7 @@ func NewWhoamiFlags() *WhoamiFlags {
 // AddFlags registers the flags on fs.
 func (f *WhoamiFlags) AddFlags(fs *pflag.FlagSet) {
 	f.identity.AddFlags(fs)
-	fs.StringVarP(&f.output, "output", "o", "", "Output format. One of: (json, yaml). Default: the identity and a table of rules.")
+	fs.StringVarP(&f.output, "output", "o", "", "Output format. One of: (json, yaml, wide). Default: the identity and a table of rules; wide adds the GRANTED BY column of --explain.")
 	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "If true, review every namespace. The namespaces are listed with the kubeconfig's own credentials.")
 	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "Comma-separated namespaces to review, instead of the one from -n or the context.")
 	fs.IntVar(&f.concurrency, "concurrency", review.DefaultConcurrency, "How many SelfSubjectRulesReviews to send at once.")
@@ -210,6 +250,8 @@ func (f *WhoamiFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.riskIgnore, "risk-ignore", nil, "Accept the findings of a risk check, `CHECK[:NAMESPACE]` (see docs/risks.md): still printed, marked accepted, and not counted by --fail-on-risk. Repeat for several.")
 	fs.StringVar(&f.riskExceptions, "risk-exceptions", "", "A YAML `FILE` of accepted findings (kind RiskExceptions; see the help text): each still printed, marked accepted with its reason, and not counted by --fail-on-risk.")
 	fs.BoolVar(&f.verify, "verify", false, "If true, ask the server (SelfSubjectAccessReview, as the token) about every risky action in every namespace reviewed, even when the rules review is complete. Done anyway when the server marks a review incomplete.")
+	fs.BoolVar(&f.showBaseline, "show-baseline", false, "If true, list the rules every authenticated user or every service account holds (the baseline, read from the cluster's RBAC) in the table, marked in a BASELINE column, instead of folding them into one line. -o json|yaml always lists every rule.")
+	fs.BoolVar(&f.explain, "explain", false, "If true, name for every rule the binding(s) and role(s) that grant it, and through which subject (the account or one of its groups), from the RBAC objects read with the kubeconfig's credentials; a right no RBAC object grants is labelled as granted elsewhere. Also in -o json|yaml (grantedBy).")
 	fs.StringArrayVar(&f.checks, "check", nil, "Ask the server whether the subject may perform this action, in every namespace reviewed: \"VERB RESOURCE[/SUBRESOURCE][.GROUP] [NAME]\" or \"VERB /URL\", e.g. \"create pods/exec\", \"get deployments.apps\", \"get /metrics\". Repeat for several.")
 }
 
@@ -298,7 +340,7 @@ func (o *WhoamiOptions) identityOptions() *identityOptions { return &o.identity 
 
 // Validate checks the values before anything is sent.
 func (o *WhoamiOptions) Validate() error {
-	if err := validateOutput(o.output, "json", "yaml"); err != nil {
+	if err := validateOutput(o.output, "json", "yaml", "wide"); err != nil {
 		return err
 	}
 	if o.concurrency < 1 {
@@ -328,9 +370,10 @@ func (o *WhoamiOptions) Validate() error {
 
 // Run resolves the subject, asks who it is and what it may do, and prints.
 // Requests: those that obtain the token, one SelfSubjectReview, one
-// namespace list with -A, one SelfSubjectRulesReview per namespace, and,
-// when a review is incomplete or with --verify or --check, the
-// SelfSubjectAccessReviews of verifyActions.
+// namespace list with -A, one SelfSubjectRulesReview per namespace, when a
+// review is incomplete or with --verify or --check the
+// SelfSubjectAccessReviews of verifyActions, and the RBAC lists of
+// readRBAC.
 func (o *WhoamiOptions) Run(ctx context.Context) error {
 	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
 	if err != nil {
@@ -378,12 +421,35 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	}
 	exceptions := o.exceptions.For(identity.User.Username)
 	review.Accept(risks, verified, exceptions)
+	view := review.View{ShowBaseline: o.showBaseline, Explain: o.explain || o.output == "wide", Incomplete: incomplete, Exceptions: exceptions}
+	table := review.Compact(results)
+	explainer, note, err := o.readRBAC(ctx, id, identity, table.Reviewed)
+	if err != nil {
+		return err
+	}
+	if explainer != nil {
+		table = table.Explain(explainer)
+		if view.Explain {
+			review.ExplainVerified(verified, explainer)
+		}
+	}
 	rec := review.NewRecord(identity, results, risks)
 	if len(verified) > 0 {
 		rec.VerifiedActions = verified
 	}
-	if err := printRecord(o.IOStreams, o.output, rec, func() error {
-		if err := review.PrintWhoami(o.Out, identity, review.Compact(results), exceptions); err != nil {
+	switch {
+	case explainer != nil:
+		rec.Explain(explainer, view.Explain)
+	case note != "":
+		rec.RBACNote = note
+		fmt.Fprintf(o.ErrOut, "Note: %s\n", note)
+	}
+	output := o.output
+	if output == "wide" {
+		output = ""
+	}
+	if err := printRecord(o.IOStreams, output, rec, func() error {
+		if err := review.PrintWhoami(o.Out, identity, table, view); err != nil {
 			return err
 		}
 		return review.PrintVerified(o.Out, verified)
@@ -395,6 +461,34 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 		return err
 	}
 	return o.riskOutcome(results, risks, verified, incomplete)
+}
+
+// readRBAC reads the RBAC objects of the namespaces reviewed once, with
+// the caller's credentials (2 LISTs, plus 2 cluster-wide with -A or 2 per
+// namespace), and returns what explains the identity's rules. When they
+// cannot be read it returns no explainer and a note saying why: nothing is
+// folded or explained, the rest of the output is unchanged. Nothing is
+// read when no namespace was reviewed.
+func (o *WhoamiOptions) readRBAC(ctx context.Context, id *subject.Identity, identity *review.Identity, reviewed []string) (*grant.Explainer, string, error) {
+	if len(reviewed) == 0 {
+		return nil, "", nil
+	}
+	caller, err := o.newClient(review.FanOutConfig(id.Caller, o.concurrency))
+	if err != nil {
+		return nil, "", err
+	}
+	objs, err := grant.Read(ctx, caller.RbacV1(), grant.Scope{AllNamespaces: o.allNamespaces, Namespaces: reviewed, Concurrency: o.concurrency})
+	var unreadable *grant.UnreadableError
+	switch {
+	case errors.As(err, &unreadable) && unreadable.Forbidden:
+		return nil, fmt.Sprintf("no rule is folded into the baseline or explained: the kubeconfig's credentials %v", err), nil
+	case errors.As(err, &unreadable):
+		return nil, fmt.Sprintf("no rule is folded into the baseline or explained: reading RBAC with the kubeconfig's credentials failed: %v", err), nil
+	case err != nil:
+		return nil, "", err
+	}
+	klog.V(1).Infof("read %d ClusterRoles, %d ClusterRoleBindings, %d Roles and %d RoleBindings", len(objs.ClusterRoles), len(objs.ClusterRoleBindings), len(objs.Roles), len(objs.RoleBindings))
+	return grant.NewExplainer(objs, grant.Subject{Username: identity.User.Username, Groups: identity.User.Groups}), "", nil
 }
 
 // verifyActions asks the server, as the token, about every risk action when

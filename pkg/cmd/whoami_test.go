@@ -70,20 +70,33 @@ func writeTokenFile(t *testing.T) string {
 // of the ServiceAccount and one LIST of the Secrets, at once, then a
 // TokenRequest), -A lists namespaces with them too, and the token alone
 // sends one SelfSubjectReview and one SelfSubjectRulesReview per namespace.
+// After the reviews the caller's credentials read RBAC once, concurrently:
+// one LIST of ClusterRoles and of ClusterRoleBindings, and of Roles and
+// RoleBindings one per namespace reviewed, or one cluster-wide with -A.
 // Nothing else: no discovery, and no SelfSubjectAccessReview when the
 // reviews are complete.
 func TestWhoamiRequests(t *testing.T) {
 	tokenFile := writeTokenFile(t)
 	obtain := []string{"get serviceaccounts in build", "list secrets in build", "create serviceaccounts/token in build"}
+	rbacIn := func(namespaces ...string) []string {
+		out := []string{"list clusterrolebindings", "list clusterroles"}
+		for _, ns := range namespaces {
+			out = append(out, "list rolebindings"+ns, "list roles"+ns)
+		}
+		sort.Strings(out)
+		return out
+	}
 	cases := []struct {
 		name           string
 		args           []string
 		wantCaller     []string
+		wantRBAC       []string // with the caller's credentials, in any order
 		wantToken      []string
 		wantNamespaces []string
 	}{
 		{
 			name:           "a service account, in its namespace",
+			wantRBAC:       rbacIn(" in build"),
 			args:           []string{"ci", "-n", "build"},
 			wantCaller:     obtain,
 			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews"},
@@ -91,6 +104,7 @@ func TestWhoamiRequests(t *testing.T) {
 		},
 		{
 			name:           "the context's namespace",
+			wantRBAC:       rbacIn(" in build"),
 			args:           []string{"ci"},
 			wantCaller:     obtain,
 			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews"},
@@ -98,6 +112,7 @@ func TestWhoamiRequests(t *testing.T) {
 		},
 		{
 			name:           "-A lists the namespaces with the caller's credentials, once",
+			wantRBAC:       rbacIn(""),
 			args:           []string{"ci", "-A"},
 			wantCaller:     append(append([]string{}, obtain...), "list namespaces"),
 			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews", "create selfsubjectrulesreviews", "create selfsubjectrulesreviews", "create selfsubjectrulesreviews"},
@@ -105,6 +120,7 @@ func TestWhoamiRequests(t *testing.T) {
 		},
 		{
 			name:           "--namespaces reviews each named namespace once",
+			wantRBAC:       rbacIn(" in x", " in y"),
 			args:           []string{"ci", "--namespaces", "y,x,y"},
 			wantCaller:     obtain,
 			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews", "create selfsubjectrulesreviews"},
@@ -112,6 +128,7 @@ func TestWhoamiRequests(t *testing.T) {
 		},
 		{
 			name:           "--current obtains no token: the caller's credentials review themselves",
+			wantRBAC:       rbacIn(" in build"),
 			args:           []string{"--current"},
 			wantCaller:     []string{"create selfsubjectreviews", "create selfsubjectrulesreviews"},
 			wantToken:      []string{},
@@ -119,6 +136,7 @@ func TestWhoamiRequests(t *testing.T) {
 		},
 		{
 			name:           "--token-file obtains no token",
+			wantRBAC:       rbacIn(" in x"),
 			args:           []string{"--token-file", tokenFile, "-n", "x"},
 			wantCaller:     []string{},
 			wantToken:      []string{"create selfsubjectreviews", "create selfsubjectrulesreviews"},
@@ -131,7 +149,21 @@ func TestWhoamiRequests(t *testing.T) {
 			if _, stderr, err := c.whoami(tc.args...); err != nil {
 				t.Fatalf("%v\n%s", err, stderr)
 			}
-			caller := requests(c.caller)
+			var caller, rbac []string
+			for _, r := range requests(c.caller) {
+				if strings.HasPrefix(r, "list cluster") || strings.HasPrefix(r, "list role") {
+					rbac = append(rbac, r)
+				} else {
+					caller = append(caller, r)
+				}
+			}
+			if caller == nil {
+				caller = []string{}
+			}
+			sort.Strings(rbac)
+			if diff := cmp.Diff(tc.wantRBAC, rbac); diff != "" {
+				t.Errorf("RBAC lists with the caller's credentials (-want +got):\n%s", diff)
+			}
 			// The ServiceAccount GET and the Secret LIST are sent at once,
 			// in no particular order.
 			if len(caller) >= 2 && caller[0] > caller[1] {
@@ -717,7 +749,7 @@ func TestWhoamiUsageErrors(t *testing.T) {
 		{"a token as -n", []string{"-n", jwt}, "the namespace (-n or the context's) is not a valid namespace name: it looks like a token"},
 		{"an empty SERVICEACCOUNT", []string{""}, "SERVICEACCOUNT must not be empty"},
 		{"bad concurrency", []string{"--concurrency", "0"}, "--concurrency must be at least 1 (got 0)"},
-		{"bad output", []string{"-o", "xml"}, `--output must be one of json, yaml (got "xml")`},
+		{"bad output", []string{"-o", "xml"}, `--output must be one of json, yaml, wide (got "xml")`},
 		{"token flag with --token-file", []string{"--token-file", tokenFile, "--duration", "1h"}, "--duration obtains a service account token; it cannot be used with --token-file"},
 		{"token flag with --current", []string{"--current", "--create-secret"}, "--create-secret obtains a service account token; it cannot be used with --current or --token-file"},
 		{"service account with --token-file", []string{"--token-file", tokenFile, "ci"}, "--token-file gives the token; it cannot be used with a SERVICEACCOUNT argument"},

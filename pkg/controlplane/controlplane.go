@@ -332,14 +332,15 @@ func (c *ControlPlane) start(ctx context.Context, opts Options) error {
 	}
 	c.AdminKubeconfig = adminKubeconfig
 
-	// kube-controller-manager, which creates the default ServiceAccounts.
+	// kube-controller-manager, which creates the default ServiceAccounts
+	// and fills aggregated ClusterRoles (admin, edit, view and their own).
 	ctrlMgrKubeconfig := filepath.Join(c.Dir, "controller-manager.kubeconfig")
 	if err := writeKubeconfig(ctrlMgrKubeconfig, c.Server, certs.ca, "kube-controller-manager", certs.controllerMgr); err != nil {
 		return err
 	}
 	if _, err := c.launch(controllerManagerBinary, bin(controllerManagerBinary), []string{
 		"--kubeconfig=" + ctrlMgrKubeconfig,
-		"--controllers=serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,namespace-controller",
+		"--controllers=serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,namespace-controller,clusterrole-aggregation-controller",
 		"--service-account-private-key-file=" + certs.saPrivateKey,
 		"--root-ca-file=" + certs.caFile,
 		"--use-service-account-credentials=false",

@@ -461,7 +461,7 @@ pods        []                  []               [get]   a
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			if err := PrintWhoami(&b, id, tc.table, tc.exceptions); err != nil {
+			if err := PrintWhoami(&b, id, tc.table, View{Exceptions: tc.exceptions}); err != nil {
 				t.Fatal(err)
 			}
 			_, got, _ := strings.Cut(b.String(), "Source")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/rest"
@@ -35,6 +34,9 @@ type Record struct {
 	// VerifiedActions are the SelfSubjectAccessReview answers, when actions
 	// were verified (an incomplete review, --verify or --check).
 	VerifiedActions []VerifiedAction `json:"verifiedActions,omitempty"`
+	// RBACNote says why no rule is marked baseline or explained: the RBAC
+	// objects could not be read with the caller's credentials.
+	RBACNote string `json:"rbacNote,omitempty"`
 }
 
 // UserRecord is the identity of the subject.
@@ -48,11 +50,11 @@ type UserRecord struct {
 // NamespaceRecord is the SelfSubjectRulesReview status of one namespace,
 // or the error that kept it from being reviewed.
 type NamespaceRecord struct {
-	Namespace        string                            `json:"namespace"`
-	ResourceRules    []authorizationv1.ResourceRule    `json:"resourceRules"`
-	NonResourceRules []authorizationv1.NonResourceRule `json:"nonResourceRules"`
-	Incomplete       bool                              `json:"incomplete"`
-	EvaluationError  string                            `json:"evaluationError"`
+	Namespace        string                  `json:"namespace"`
+	ResourceRules    []ResourceRuleRecord    `json:"resourceRules"`
+	NonResourceRules []NonResourceRuleRecord `json:"nonResourceRules"`
+	Incomplete       bool                    `json:"incomplete"`
+	EvaluationError  string                  `json:"evaluationError"`
 	// Error is set when the namespace was not reviewed.
 	Error string `json:"error,omitempty"`
 }
@@ -94,10 +96,16 @@ func NewRecord(id *Identity, results []NamespaceResult, risks []Risk) Record {
 	for _, r := range results {
 		nr := NamespaceRecord{
 			Namespace:        r.Namespace,
-			ResourceRules:    append([]authorizationv1.ResourceRule{}, r.ResourceRules...),
-			NonResourceRules: append([]authorizationv1.NonResourceRule{}, r.NonResourceRules...),
+			ResourceRules:    []ResourceRuleRecord{},
+			NonResourceRules: []NonResourceRuleRecord{},
 			Incomplete:       r.Incomplete,
 			EvaluationError:  r.EvaluationError,
+		}
+		for _, rule := range r.ResourceRules {
+			nr.ResourceRules = append(nr.ResourceRules, ResourceRuleRecord{ResourceRule: rule})
+		}
+		for _, rule := range r.NonResourceRules {
+			nr.NonResourceRules = append(nr.NonResourceRules, NonResourceRuleRecord{NonResourceRule: rule})
 		}
 		if r.Err != nil {
 			nr.Error = r.Err.Error()
@@ -119,8 +127,9 @@ func NewRecord(id *Identity, results []NamespaceResult, risks []Risk) Record {
 
 // PrintWhoami prints the identity, the table of rules with where each holds
 // and its risks with their severities, what each risk means, and the
-// findings exceptions accept.
-func PrintWhoami(out io.Writer, id *Identity, table Table, exceptions risk.Exceptions) error {
+// findings exceptions accept. How the rows are shown (the baseline folded
+// or listed, the grants of each) and which exceptions apply is view's.
+func PrintWhoami(out io.Writer, id *Identity, table Table, view View) error {
 	w := printers.GetNewTabWriter(out)
 	fmt.Fprintf(w, "ATTRIBUTE\tVALUE\n")
 	fmt.Fprintf(w, "Username\t%s\n", id.User.Username)
@@ -143,34 +152,46 @@ func PrintWhoami(out io.Writer, id *Identity, table Table, exceptions risk.Excep
 		return nil
 	}
 
+	graded := rowRisks(table, view.Exceptions)
+	rows, folded := view.rows(table.Rows, graded)
 	fmt.Fprintln(out)
-	w = printers.GetNewTabWriter(out)
-	fmt.Fprintf(w, "RESOURCES\tNON-RESOURCE URLS\tRESOURCE NAMES\tVERBS\tWHERE\tRISK\n")
+	switch {
+	case len(rows) > 0 || len(folded) == 0:
+	case view.Incomplete:
+		fmt.Fprintf(out, "%s holds no listed rule beyond the baseline; the server says the list may be incomplete.\n", id.User.Username)
+	default:
+		fmt.Fprintf(out, "%s holds nothing beyond the baseline.\n", id.User.Username)
+	}
 	used := map[string]bool{}
 	weighted := false
-	graded := rowRisks(table, exceptions)
-	for i, row := range table.Rows {
-		var checks []string
-		for _, r := range graded[i] {
-			checks = append(checks, r.String())
-			used[r.check] = true
-			if c, _ := risk.Lookup(r.check); c.Severity != r.severity {
-				weighted = true
+	if len(rows) > 0 {
+		w = printers.GetNewTabWriter(out)
+		fmt.Fprintf(w, "RESOURCES\tNON-RESOURCE URLS\tRESOURCE NAMES\tVERBS\tWHERE\tRISK%s\n", view.headers(table))
+		for _, i := range rows {
+			row := table.Rows[i]
+			var checks []string
+			for _, r := range graded[i] {
+				checks = append(checks, r.String())
+				used[r.check] = true
+				if c, _ := risk.Lookup(r.check); c.Severity != r.severity {
+					weighted = true
+				}
 			}
+			urls := []string{}
+			if row.NonResourceURL != "" {
+				urls = append(urls, row.NonResourceURL)
+			}
+			names := row.ResourceNames
+			if names == nil {
+				names = []string{}
+			}
+			fmt.Fprintf(w, "%s\t%v\t%v\t%v\t%s\t%s%s\n", row.ResourceString(), urls, names, row.Verbs, table.Where(row), strings.Join(checks, ","), view.cells(table, row))
 		}
-		urls := []string{}
-		if row.NonResourceURL != "" {
-			urls = append(urls, row.NonResourceURL)
+		if err := w.Flush(); err != nil {
+			return err
 		}
-		names := row.ResourceNames
-		if names == nil {
-			names = []string{}
-		}
-		fmt.Fprintf(w, "%s\t%v\t%v\t%v\t%s\t%s\n", row.ResourceString(), urls, names, row.Verbs, table.Where(row), strings.Join(checks, ","))
 	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
+	printFolded(out, folded, id.User.Groups)
 	if len(used) == 0 {
 		return nil
 	}
@@ -188,7 +209,7 @@ func PrintWhoami(out io.Writer, id *Identity, table Table, exceptions risk.Excep
 	if weighted {
 		fmt.Fprintln(out, "A rule's severity differs from its check's when the rule holds in kube-system (raised) or is narrowed by resourceNames (lowered); -o json says why (severityNote).")
 	}
-	return printAccepted(out, exceptions, used)
+	return printAccepted(out, view.Exceptions, used)
 }
 
 // printAccepted lists the exceptions that accept a check found, with their

@@ -8,6 +8,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/kubectl-access/kubectl-access/pkg/grant"
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
 )
 
@@ -27,6 +28,9 @@ type Row struct {
 	Verbs []string
 	// Namespaces are the reviewed namespaces where the row holds, sorted.
 	Namespaces []string
+	// Explanation is where the row comes from, in all its namespaces; nil
+	// until Table.Explain.
+	Explanation *grant.Explanation
 }
 
 // Rule returns the row as an RBAC rule.
@@ -52,6 +56,8 @@ type Table struct {
 	Rows []Row
 	// Reviewed are the namespaces whose review succeeded, sorted.
 	Reviewed []string
+	// Explained says Explain set every row's Explanation.
+	Explained bool
 }
 
 // atom is one verb on one resource name of one resource, or one verb on one

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/printers"
 
+	"github.com/kubectl-access/kubectl-access/pkg/grant"
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
 )
 
@@ -51,6 +52,12 @@ type VerifiedAction struct {
 	Risks []VerifiedRisk `json:"risks,omitempty"`
 	// Requested says the action was named with --check.
 	Requested bool `json:"requested,omitempty"`
+	// GrantedBy are the RBAC grants of an allowed action, with --explain.
+	GrantedBy []grant.Grant `json:"grantedBy,omitempty"`
+	// GrantedElsewhere says no RBAC object read grants the allowed action:
+	// a webhook, the Node authorizer or another authorizer does, with
+	// --explain.
+	GrantedElsewhere bool `json:"grantedElsewhere,omitempty"`
 }
 
 // VerifiedRisk is one risk check a verified action realises.
@@ -268,6 +275,11 @@ func PrintVerified(out io.Writer, actions []VerifiedAction) error {
 			ns = "(cluster)"
 		}
 		allowed, by := "no", "-"
+		if v.Allowed && v.explained() {
+			// The grants are the plugin's own words: never cut.
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", v.Action, ns, "yes", v.grantedBy(), strings.Join(v.Checks, ","))
+			continue
+		}
 		switch {
 		case !v.Verified:
 			allowed, by = "unknown", "not verified: "+cmp.Or(v.Error, v.EvaluationError)

@@ -8,8 +8,8 @@ import "runtime"
 // prints (-o json|yaml) that is not a Kubernetes API object, and of the
 // files it reads (whoami --risk-exceptions). Within a version fields are
 // only added, never removed or changed in meaning (the whoami record's
-// risk severities and acceptances were added so); anything else is a new
-// version.
+// risk severities and acceptances, baseline, grantedBy, grantedElsewhere
+// and rbacNote were added so); anything else is a new version.
 const RecordAPIVersion = "access.kubectl-access.io/v1alpha1"
 
 // These are set by -ldflags at build time (see the Makefile and

@@ -125,6 +125,43 @@ func TestWebhookGrants(t *testing.T) {
 		}
 	})
 
+	t.Run("--explain labels a right only the webhook grants as granted elsewhere", func(t *testing.T) {
+		w.webhook.Reset()
+		w.webhook.Allow(authzwebhook.Rule{User: execer, Verb: "create", Resource: "pods", Subresource: "exec", Namespace: "w"})
+		res := w.access(t, "whoami", "execer", "-n", "w", "--explain", "--check", "create pods/exec", "--check", "create selfsubjectreviews.authentication.k8s.io").RunOK()
+		var exec, review string
+		for _, line := range strings.Split(res.Stdout, "\n") {
+			switch {
+			case strings.HasPrefix(line, "create pods/exec "):
+				exec = line
+			case strings.HasPrefix(line, "create selfsubjectreviews.authentication.k8s.io "):
+				review = line
+			}
+		}
+		if !strings.Contains(exec, "granted elsewhere (webhook, Node authorizer or other): allowed by test webhook") {
+			t.Errorf("the webhook's grant is not labelled as granted elsewhere: %q\n%s", exec, res.Stdout)
+		}
+		// The listed rules are RBAC's alone, so "nothing beyond the
+		// baseline" is said of them only.
+		if want := execer + " holds no listed rule beyond the baseline; the server says the list may be incomplete.\n"; !strings.Contains(res.Stdout, want) {
+			t.Errorf("no %q:\n%s", want, res.Stdout)
+		}
+		// A right RBAC grants, asked the same way, names its binding.
+		if !strings.Contains(review, "ClusterRoleBinding system:basic-user → ClusterRole system:basic-user to group system:authenticated") {
+			t.Errorf("an RBAC grant is not named: %q\n%s", review, res.Stdout)
+		}
+		rec := decodeVerified(t, w.access(t, "whoami", "execer", "-n", "w", "--explain", "-o", "json").RunOK().Stdout)
+		found := false
+		for _, v := range rec.VerifiedActions {
+			if v.Action == "create pods/exec" && v.Namespace == "w" {
+				found = v.GrantedElsewhere && len(v.GrantedBy) == 0
+			}
+		}
+		if !found {
+			t.Errorf("-o json: create pods/exec in w is not grantedElsewhere: %+v", rec.VerifiedActions)
+		}
+	})
+
 	t.Run("the same account without the grant passes", func(t *testing.T) {
 		w.webhook.Reset()
 		if got := canI(t, "execer", "create", "pods", "--subresource=exec", "-n", "w"); !strings.HasPrefix(got, "no") {
@@ -236,7 +273,9 @@ type whoamiRecordWithVerified struct {
 			Severity string `json:"severity"`
 			Accepted bool   `json:"accepted"`
 		} `json:"risks"`
-		Requested bool `json:"requested"`
+		Requested        bool  `json:"requested"`
+		GrantedElsewhere bool  `json:"grantedElsewhere"`
+		GrantedBy        []any `json:"grantedBy"`
 	} `json:"verifiedActions"`
 }
 

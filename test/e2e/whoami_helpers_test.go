@@ -26,6 +26,7 @@ type whoamiRecord struct {
 	} `json:"user"`
 	IdentitySource string            `json:"identitySource"`
 	Namespaces     []namespaceRecord `json:"namespaces"`
+	RBACNote       string            `json:"rbacNote"`
 	Risks          []struct {
 		Namespace string            `json:"namespace"`
 		Rule      rbacv1.PolicyRule `json:"rule"`
@@ -48,14 +49,35 @@ type namespaceRecord struct {
 		APIGroups     []string `json:"apiGroups"`
 		Resources     []string `json:"resources"`
 		ResourceNames []string `json:"resourceNames"`
+		ruleSource
 	} `json:"resourceRules"`
 	NonResourceRules []struct {
 		Verbs           []string `json:"verbs"`
 		NonResourceURLs []string `json:"nonResourceURLs"`
+		ruleSource
 	} `json:"nonResourceRules"`
 	Incomplete      bool    `json:"incomplete"`
 	EvaluationError *string `json:"evaluationError"`
 	Error           string  `json:"error"`
+}
+
+// ruleSource mirrors where a listed rule comes from.
+type ruleSource struct {
+	Baseline  string `json:"baseline"`
+	GrantedBy []struct {
+		Binding        objectRef      `json:"binding"`
+		Role           objectRef      `json:"role"`
+		AggregatedFrom []string       `json:"aggregatedFrom"`
+		Subject        rbacv1.Subject `json:"subject"`
+	} `json:"grantedBy"`
+	GrantedElsewhere bool `json:"grantedElsewhere"`
+}
+
+// objectRef mirrors the name of an RBAC object in a grant.
+type objectRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
 }
 
 // parseWhoami decodes whoami -o json output, failing on unknown shapes.
@@ -213,37 +235,59 @@ func createNamespaces(t *testing.T, n int) []string {
 }
 
 // tableRows returns the cells of the rules table's rows whose first
-// column is resource (use "" with url for a non-resource row).
+// column is resource (use "" with url for a non-resource row): RESOURCES,
+// NON-RESOURCE URLS, RESOURCE NAMES, VERBS, WHERE, RISK, then BASELINE
+// (--show-baseline) and GRANTED BY (--explain), "" when not shown.
 func tableRows(t *testing.T, stdout, resource, url string) [][]string {
 	t.Helper()
+	var rows [][]string
+	for _, cells := range allTableRows(stdout) {
+		if cells[0] == resource && (url == "" || cells[1] == "["+url+"]") {
+			rows = append(rows, cells)
+		}
+	}
+	return rows
+}
+
+// allTableRows returns the cells of every row of the rules table, as
+// tableRows does.
+func allTableRows(stdout string) [][]string {
+	columns := []string{"RESOURCES", "NON-RESOURCE URLS", "RESOURCE NAMES", "VERBS", "WHERE", "RISK", "BASELINE", "GRANTED BY"}
 	var header []int
 	var rows [][]string
 	for _, line := range strings.Split(stdout, "\n") {
 		if strings.HasPrefix(line, "RESOURCES ") {
 			header = []int{}
-			for _, col := range []string{"RESOURCES", "NON-RESOURCE URLS", "RESOURCE NAMES", "VERBS", "WHERE", "RISK"} {
+			for _, col := range columns {
 				header = append(header, strings.Index(line, col))
 			}
 			continue
 		}
-		if header == nil || strings.TrimSpace(line) == "" {
+		if header == nil || strings.TrimSpace(line) == "" || strings.HasPrefix(line, "+ ") {
 			header = nil
 			continue
 		}
-		// Cut the line at the header's column starts: cells can be empty.
+		// Cut the line at the header's column starts: cells can be empty,
+		// and a column not shown starts nowhere. The text is cut by runes:
+		// a GRANTED BY cell holds arrows.
+		runes := []rune(line)
 		cells := make([]string, len(header))
 		for i, start := range header {
-			end := len(line)
-			if i+1 < len(header) && header[i+1] < len(line) {
-				end = header[i+1]
+			if start < 0 {
+				continue
 			}
-			if start < len(line) {
-				cells[i] = strings.TrimSpace(line[start:end])
+			end := len(runes)
+			for _, next := range header[i+1:] {
+				if next >= 0 {
+					end = min(next, len(runes))
+					break
+				}
+			}
+			if start < len(runes) {
+				cells[i] = strings.TrimSpace(string(runes[start:end]))
 			}
 		}
-		if cells[0] == resource && (url == "" || cells[1] == "["+url+"]") {
-			rows = append(rows, cells)
-		}
+		rows = append(rows, cells)
 	}
 	return rows
 }

@@ -121,7 +121,9 @@ func TestWhoamiWhereRulesHold(t *testing.T) {
 	check(t, rec, other, configmaps, jobs)
 	check(t, rec, none, jobs)
 
-	res := access(t, "whoami", "multi", "-n", home, "--namespaces", list).RunOK()
+	// The baseline rule (selfsubjectrulesreviews) is folded unless
+	// --show-baseline lists it.
+	res := access(t, "whoami", "multi", "-n", home, "--namespaces", list, "--show-baseline").RunOK()
 	for resource, where := range map[string]string{
 		"pods":       home,
 		"configmaps": other,
@@ -295,26 +297,29 @@ func TestWhoamiNeverLogged(t *testing.T) {
 
 // TestWhoamiRequestFloor counts the requests whoami sends (client-go logs
 // each response at -v=6): one SelfSubjectReview, one namespace list with
-// -A, one SelfSubjectRulesReview per namespace, and no discovery.
+// -A, one SelfSubjectRulesReview per namespace, the RBAC read once with the
+// kubeconfig's credentials (a LIST of ClusterRoles and of
+// ClusterRoleBindings, and of Roles and RoleBindings one per namespace, or
+// one cluster-wide with -A), and no discovery.
 func TestWhoamiRequestFloor(t *testing.T) {
 	a, b, c := newNamespace(t), newNamespace(t), newNamespace(t)
 	createServiceAccount(t, a, "counted")
 	tokenFile := writeTokenFile(t, requestToken(t, a, "counted"))
 
 	res := access(t, "whoami", "--token-file", tokenFile, "--namespaces", a+","+b+","+c, "-v=6").RunOK()
-	if n := countResponses(res.Stderr); n != 4 {
-		t.Errorf("--namespaces with 3 namespaces: %d requests, want 4 (1 identity + 3 reviews)\n%s", n, res.Stderr)
+	if n := countResponses(res.Stderr); n != 12 {
+		t.Errorf("--namespaces with 3 namespaces: %d requests, want 12 (1 identity + 3 reviews + 2+2×3 RBAC lists)\n%s", n, res.Stderr)
 	}
 	res = access(t, "whoami", "--token-file", tokenFile, "-A", "-o", "json", "-v=6").RunOK()
 	reviewed := len(parseWhoami(t, res.Stdout).Namespaces)
-	if n := countResponses(res.Stderr); n != 2+reviewed {
-		t.Errorf("-A over %d namespaces: %d requests, want %d (1 identity + 1 list + 1 per namespace)", reviewed, n, 2+reviewed)
+	if n := countResponses(res.Stderr); n != 6+reviewed {
+		t.Errorf("-A over %d namespaces: %d requests, want %d (1 identity + 1 list + 1 per namespace + 4 RBAC lists)", reviewed, n, 6+reviewed)
 	}
 	// The service account path adds only what obtaining the token costs:
 	// the ServiceAccount, its token Secrets and a TokenRequest.
 	res = access(t, "whoami", "counted", "-n", a, "-v=6").RunOK()
-	if n := countResponses(res.Stderr); n != 5 {
-		t.Errorf("whoami SA: %d requests, want 5 (3 for the token + 1 identity + 1 review)\n%s", n, res.Stderr)
+	if n := countResponses(res.Stderr); n != 9 {
+		t.Errorf("whoami SA: %d requests, want 9 (3 for the token + 1 identity + 1 review + 4 RBAC lists)\n%s", n, res.Stderr)
 	}
 	if strings.Contains(res.Stderr, "/apis?") || strings.Contains(res.Stderr, `url="`+env.cp.Server+`/api?`) || strings.Contains(res.Stderr, "/openapi") {
 		t.Errorf("whoami sent discovery requests:\n%s", res.Stderr)
