@@ -458,14 +458,7 @@ func (a Action) validate(verbGiven bool) error {
 	case a.Verb != strings.ToLower(a.Verb):
 		return fail("verb", "%q is not lower case: verbs are, e.g. \"get\"", a.Verb)
 	case a.NonResourceURL != "" && (a.Resource != "" || a.Group != "" || a.Subresource != "" || a.Name != ""):
-		field := "resource"
-		for _, f := range []struct{ name, value string }{{"resource", a.Resource}, {"group", a.Group}, {"subresource", a.Subresource}, {"name", a.Name}} {
-			if f.value != "" {
-				field = f.name
-				break
-			}
-		}
-		return fail(field, "an action names a resource or a nonResourceURL, not both")
+		return fail("nonResourceURL", "an action names a resource (resource, group, subresource, name) or a nonResourceURL, not both")
 	case a.NonResourceURL != "" && len(a.Namespaces) > 0:
 		return fail("namespaces", "a nonResourceURL is asked once for the cluster, not per namespace")
 	case a.NonResourceURL != "":
