@@ -235,8 +235,10 @@ func (o *CheckOptions) inlineSet() ([]expect.Set, error) {
 // loadExpectations reads every document of the files, directories (their
 // *.yaml, *.yml and *.json files, sorted) and stdin ("-", once) named.
 func loadExpectations(names []string, stdin io.Reader) ([]expect.Set, error) {
+	if i := slices.Index(names, "-"); i >= 0 && slices.Contains(names[i+1:], "-") {
+		return nil, exitcode.Usagef("-f - is given twice: stdin can be read once")
+	}
 	var sets []expect.Set
-	stdinRead := false
 	read := func(name string, data []byte) error {
 		docs, err := expect.Parse(name, data)
 		if err != nil {
@@ -249,10 +251,6 @@ func loadExpectations(names []string, stdin io.Reader) ([]expect.Set, error) {
 	}
 	for _, name := range names {
 		if name == "-" {
-			if stdinRead {
-				return nil, exitcode.Usagef("-f - is given twice: stdin can be read once")
-			}
-			stdinRead = true
 			data, err := io.ReadAll(stdin)
 			if err != nil {
 				return nil, exitcode.Usagef("-f -: reading stdin: %v", err)
