@@ -341,7 +341,7 @@ func TestRoundTrip(t *testing.T) {
 var seeds = []string{
 	header + "expectations:\n- subjects: [build/ci, current]\n  namespaces: [build, prod]\n  allow:\n  - create pods/exec\n  - get deployments.apps -n prod\n  - {verb: get, resource: secrets, name: app-config}\n  deny:\n  - get /metrics\n",
 	header + "expectations:\n- subjects: [a/b]\n  namespaces: [\"*\"]\n  deny: [\"* *.*\", \"get */scale\"]\n",
-	header + "expectations:\n- subjects: [a/b]\n  namespaceSelector: team=a\n  allow:\n  - {verb: update, group: apps, resource: deployments, subresource: scale, namespaces: [x, y]}\n",
+	header + "expectations:\n- subjects: [a/b]\n  namespaceSelector: team=a\n  allow:\n  - {verb: update, group: apps, resource: deployments, subresource: scale, namespaces: [x, z]}\n",
 	header + "expectations:\n- subjects: [a/b]\n  allow: [frobnicate widgets.example.com]\n---\n" + header + "expectations:\n- subjects: [current]\n  deny: [impersonate serviceaccounts]\n",
 	header + "expectations:\n- subjects: []\n",
 	"expectations: [a\n",
