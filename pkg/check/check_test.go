@@ -557,4 +557,3 @@ func TestReportFile(t *testing.T) {
 		}
 	})
 }
-

@@ -423,4 +423,3 @@ func TestCheckSelectors(t *testing.T) {
 		t.Errorf("%s", out)
 	}
 }
-

@@ -238,8 +238,13 @@ func kindName(n *yaml.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
+		switch {
+		case n.Tag == "!!null":
 			return "nothing"
+		case len(n.Value) > 32:
+			// Long values are not repeated: a token pasted in the wrong
+			// place must not reach stderr.
+			return "a value of " + strings.TrimPrefix(n.Tag, "!!") + " type"
 		}
 		return fmt.Sprintf("%q", n.Value)
 	}
@@ -253,7 +258,7 @@ func (p *parser) str(n *yaml.Node, field string) string {
 		return ""
 	}
 	if n.Tag != "!!str" {
-		p.fail(n, field, "want a string, got %s (%s); quote it", n.Value, strings.TrimPrefix(n.Tag, "!!"))
+		p.fail(n, field, "want a string, got %s (%s); quote it", kindName(n), strings.TrimPrefix(n.Tag, "!!"))
 		return ""
 	}
 	return n.Value
@@ -586,7 +591,8 @@ func ValidateSubject(s string) error {
 	}
 	ns, name, ok := strings.Cut(s, "/")
 	if !ok {
-		return fmt.Errorf("%q is not a subject: want a service account as namespace/name, e.g. build/ci, or %s", s, Current)
+		// The value is not repeated: it may be a token pasted here.
+		return fmt.Errorf("not a subject: want a service account as namespace/name, e.g. build/ci, or %s", Current)
 	}
 	if err := subject.ValidateNamespace(ns); err != nil {
 		return fmt.Errorf("the namespace of a subject %v", err)

@@ -127,7 +127,7 @@ func TestParseErrors(t *testing.T) {
 		{"a missing expectations", header, "e.yaml:1: expectations: missing"},
 		{"another apiVersion", "apiVersion: v1\nkind: AccessExpectations\nexpectations: []\n", `e.yaml:1: apiVersion: want access.kubectl-access.io/v1alpha1, got "v1"`},
 		{"another kind", "apiVersion: access.kubectl-access.io/v1alpha1\nkind: Pod\nexpectations: []\n", `e.yaml:2: kind: want AccessExpectations, got "Pod"`},
-		{"a kind that is not a string", "apiVersion: access.kubectl-access.io/v1alpha1\nkind: 3\nexpectations: []\n", "e.yaml:2: kind: want a string, got 3 (int); quote it"},
+		{"a kind that is not a string", "apiVersion: access.kubectl-access.io/v1alpha1\nkind: 3\nexpectations: []\n", `e.yaml:2: kind: want a string, got "3" (int); quote it`},
 		{"a kind that is null", "apiVersion: access.kubectl-access.io/v1alpha1\nkind:\nexpectations: []\n", "e.yaml:2: kind: want a string, got nothing"},
 		{"empty expectations", header + "expectations: []\n", "e.yaml:3: expectations: empty"},
 		{"expectations that are not a list", header + "expectations: {}\n", "e.yaml:3: expectations: want a list, got a mapping"},
@@ -136,7 +136,7 @@ func TestParseErrors(t *testing.T) {
 		{"no subjects field", header + "expectations:\n- allow: [get pods]\n", "e.yaml:4: expectations[0].subjects: missing"},
 		{"an empty subject list", header + "expectations:\n- subjects: []\n  allow: [get pods]\n", "e.yaml:4: expectations[0].subjects: empty"},
 		{"subjects that are not a list", header + "expectations:\n- subjects: a/b\n  allow: [get pods]\n", `e.yaml:4: expectations[0].subjects: want a list, got "a/b"`},
-		{"a subject without a namespace", header + "expectations:\n- subjects: [ci]\n  allow: [get pods]\n", `e.yaml:4: expectations[0].subjects[0]: "ci" is not a subject: want a service account as namespace/name`},
+		{"a subject without a namespace", header + "expectations:\n- subjects: [ci]\n  allow: [get pods]\n", `e.yaml:4: expectations[0].subjects[0]: not a subject: want a service account as namespace/name`},
 		{"a subject with a bad namespace", header + "expectations:\n- subjects: [Build/ci]\n  allow: [get pods]\n", "e.yaml:4: expectations[0].subjects[0]: the namespace of a subject is not a valid namespace name"},
 		{"a subject with a bad name", header + "expectations:\n- subjects: [build/C_I]\n  allow: [get pods]\n", "e.yaml:4: expectations[0].subjects[0]: the name of a subject is not a valid service account name"},
 		{"neither allow nor deny", header + "expectations:\n- subjects: [a/b]\n", "e.yaml:4: expectations[0]: neither allow nor deny"},
@@ -166,8 +166,10 @@ func TestParseErrors(t *testing.T) {
 		{"a name with a slash", set("  allow:\n  - {verb: get, resource: pods, name: a/b}\n"), `e.yaml:6: expectations[0].allow[0].name: "a/b" contains a character a name never has`},
 		{"an empty action namespaces", set("  allow:\n  - {verb: get, resource: pods, namespaces: []}\n"), "e.yaml:6: expectations[0].allow[0].namespaces: empty"},
 		{"an action that is a list", set("  allow:\n  - [get, pods]\n"), "e.yaml:6: expectations[0].allow[0]: want a mapping with verb"},
-		{"a number for a name", set("  allow:\n  - {verb: get, resource: pods, name: 12}\n"), "e.yaml:6: expectations[0].allow[0].name: want a string, got 12 (int); quote it"},
+		{"a number for a name", set("  allow:\n  - {verb: get, resource: pods, name: 12}\n"), `e.yaml:6: expectations[0].allow[0].name: want a string, got "12" (int); quote it`},
 		{"an error in the second document", header + "expectations:\n- subjects: [a/b]\n  allow: [get pods]\n---\nkind: x\n", "e.yaml:7: apiVersion: missing"},
+		{"a long value is not repeated", header + "expectations:\n- subjects: eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnc2lnc2ln\n  allow: [get pods]\n", "e.yaml:4: expectations[0].subjects: want a list, got a value of str type"},
+		{"a token as a subject is not repeated", header + "expectations:\n- subjects: [eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln]\n  allow: [get pods]\n", "e.yaml:4: expectations[0].subjects[0]: not a subject"},
 		{"an alias", header + "expectations:\n- subjects: [&x a/b, *x]\n  allow: [get pods]\n", `e.yaml:4: expectations[0].subjects[1]: want a string, got an alias`},
 	}
 	for _, tc := range cases {
@@ -182,6 +184,9 @@ func TestParseErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error\n  %v\nwant it to contain\n  %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "eyJhbGci") {
+				t.Errorf("the error repeats a token: %v", err)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("the error spans several lines: %q", err)

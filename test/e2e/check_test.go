@@ -379,6 +379,8 @@ func TestBadInputCheck(t *testing.T) {
 	noSubjects := doc("nosubjects.yaml", "expectations:\n- subjects: []\n  deny: [get secrets]\n")
 	badKind := writeFile(t, "kind.yaml", "apiVersion: access.kubectl-access.io/v1alpha1\nkind: Expectations\nexpectations: []\n")
 	dir := t.TempDir()
+	token := requestToken(t, ns, "ci")
+	tokenSubject := doc("token.yaml", "expectations:\n- subjects: ["+token+"]\n  deny: [get secrets]\n")
 
 	before := countSSAR(t)
 	expectRefusals(t, []refusal{
@@ -395,6 +397,10 @@ func TestBadInputCheck(t *testing.T) {
 		{"check/nothing to check", []string{"check", "ci", "-n", ns}, "", 2, []string{"nothing to check"}},
 		{"check/generate with -o", []string{"check", "ci", "-n", ns, "--generate", "-o", "json"}, "", 2, []string{"--generate"}},
 		{"check/junit into a directory", []string{"check", "ci", "-n", ns, "--allow", "get pods", "--junit", dir}, "", 2, []string{"--junit", "not a regular file"}},
+		{"check/token as SERVICEACCOUNT", []string{"check", token, "-n", ns, "--allow", "get pods", "-v=9"}, "", 2, []string{"looks like a token", "--token-file"}},
+		{"check/token as a subject in a file", []string{"check", "-f", tokenSubject, "-v=9"}, "", 2, []string{tokenSubject + ":4:", "not a subject"}},
+	}, func(t *testing.T, res harness.Result) {
+		assertNoWindow(t, "stderr", res.Stderr, token)
 	})
 	if after := countSSAR(t); after != before {
 		t.Errorf("bad input sent %d SelfSubjectAccessReviews", after-before)
