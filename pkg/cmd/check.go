@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -159,6 +160,9 @@ type CheckOptions struct {
 	sets []expect.Set
 	// inputErr is the first problem of the files or inline actions.
 	inputErr error
+	// caller and callerErr are callerConfig's result, once known.
+	caller    *rest.Config
+	callerErr error
 	// newClient builds the clients of the run. Tests inject typed fakes.
 	newClient func(*rest.Config) (kubernetes.Interface, error)
 
@@ -355,6 +359,17 @@ func (o *CheckOptions) Validate() error {
 // per distinct selector ("*" included); then, as each subject, one
 // SelfSubjectAccessReview per distinct action and namespace.
 func (o *CheckOptions) Run(ctx context.Context) error {
+	// Every subject is resolved with the caller's configuration: it is
+	// loaded once, so that its warnings (TLS verification off) are said
+	// once. Resolve copies it before use.
+	load := o.identity.resolver.CallerConfig
+	var once sync.Once
+	var loaded *rest.Config
+	var loadErr error
+	o.identity.resolver.CallerConfig = func() (*rest.Config, error) {
+		once.Do(func() { loaded, loadErr = load() })
+		return loaded, loadErr
+	}
 	if o.generate {
 		return o.runGenerate(ctx)
 	}
@@ -471,13 +486,17 @@ func (o *CheckOptions) subjectRequest(subj string) subject.Request {
 }
 
 // callerConfig is the caller's own configuration, hardened, as the
-// resolver gives it.
+// resolver gives it; resolved once, so that its warnings are said once.
 func (o *CheckOptions) callerConfig() (*rest.Config, error) {
-	id, err := o.identity.resolver.Resolve(context.Background(), subject.Request{Mode: subject.Current, AllowInsecureHTTP: o.identity.request.AllowInsecureHTTP})
-	if err != nil {
-		return nil, explain(err)
+	if o.caller == nil && o.callerErr == nil {
+		id, err := o.identity.resolver.Resolve(context.Background(), subject.Request{Mode: subject.Current, AllowInsecureHTTP: o.identity.request.AllowInsecureHTTP})
+		if err != nil {
+			o.callerErr = explain(err)
+		} else {
+			o.caller = id.Caller
+		}
 	}
-	return id.Caller, nil
+	return o.caller, o.callerErr
 }
 
 // listNamespaces lists the namespaces a selector matches ("" for all) with
