@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -236,78 +234,13 @@ func (o *CheckOptions) inlineSet() ([]expect.Set, error) {
 	return []expect.Set{s}, nil
 }
 
-// loadExpectations reads every document of the files, directories (their
-// *.yaml, *.yml and *.json files, sorted) and stdin ("-", once) named.
+// loadExpectations reads the -f files; every error is a usage error.
 func loadExpectations(names []string, stdin io.Reader) ([]expect.Set, error) {
-	if i := slices.Index(names, "-"); i >= 0 && slices.Contains(names[i+1:], "-") {
-		return nil, exitcode.Usagef("-f - is given twice: stdin can be read once")
-	}
-	var sets []expect.Set
-	read := func(name string, data []byte) error {
-		docs, err := expect.Parse(name, data)
-		if err != nil {
-			return exitcode.WithCode(exitcode.Usage, fmt.Errorf("-f %w", err))
-		}
-		for _, d := range docs {
-			sets = append(sets, d.Expectations...)
-		}
-		return nil
-	}
-	for _, name := range names {
-		if name == "-" {
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				return nil, exitcode.Usagef("-f -: reading stdin: %v", err)
-			}
-			if err := read("<stdin>", data); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		files, err := expectationFiles(name)
-		if err != nil {
-			return nil, err
-		}
-		for _, file := range files {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				return nil, exitcode.Usagef("-f %v", err)
-			}
-			if err := read(file, data); err != nil {
-				return nil, err
-			}
-		}
+	sets, err := expect.Load(names, stdin)
+	if err != nil {
+		return nil, exitcode.WithCode(exitcode.Usage, fmt.Errorf("-f %w", err))
 	}
 	return sets, nil
-}
-
-// expectationFiles is name itself, or the documents of directory name.
-func expectationFiles(name string) ([]string, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return nil, exitcode.Usagef("-f %v", err)
-	}
-	if !fi.IsDir() {
-		return []string{name}, nil
-	}
-	entries, err := os.ReadDir(name)
-	if err != nil {
-		return nil, exitcode.Usagef("-f %v", err)
-	}
-	var files []string
-	for _, e := range entries {
-		switch filepath.Ext(e.Name()) {
-		case ".yaml", ".yml", ".json":
-			if !e.IsDir() {
-				files = append(files, filepath.Join(name, e.Name()))
-			}
-		}
-	}
-	sort.Strings(files)
-	if len(files) == 0 {
-		return nil, exitcode.Usagef("-f %s: the directory has no *.yaml, *.yml or *.json file", name)
-	}
-	return files, nil
 }
 
 // Validate checks the values before anything is sent.
