@@ -67,6 +67,21 @@ step 8 kubectl access whoami app -n webhook-demo --fail-on-risk
 note "--explain says where each allowed action comes from: no RBAC object grants the webhook's"
 step 0 kubectl access whoami app -n webhook-demo --explain --check "create pods/exec"
 
+note "kubectl access check: the access intended, as code, for CI. ci must read ConfigMaps and Pods and never"
+note "Secrets; app of webhook-demo must never exec. Each action is asked as the account's own token, so the"
+note "webhook's grant counts: check fails with exit 11, and --junit writes a report CI systems show"
+cat > "$work/expectations.yaml" <<'YAML'
+apiVersion: access.kubectl-access.io/v1alpha1
+kind: AccessExpectations
+expectations:
+- subjects: [demo/ci]
+  allow: [list configmaps, get pods]
+  deny: [get secrets, create pods/exec]
+- subjects: [webhook-demo/app]
+  deny: [create pods/exec, delete pods]
+YAML
+step 11 kubectl access check -f "$work/expectations.yaml" --junit "$work/access.xml"
+
 note "A token pasted where the name goes is refused before any request, and never echoed"
 step 2 bash -c 'kubectl access token "$(kubectl access token ci -n demo)" -n demo'
 

@@ -29,7 +29,7 @@ const maxVerbosity = 7
 
 var rootLong = templates.LongDesc(`
 	Find a service account's token, check what the API server answers to it,
-	and show what it may really do.
+	show what it may really do, and check that against what it should do.
 
 	The documented way to reach the API server by hand reads a service account's
 	token Secret, decodes it and sends it with curl --insecure. That flow breaks
@@ -41,7 +41,7 @@ var rootLong = templates.LongDesc(`
 	Exit codes: 0 success; 1 error; 2 usage error; 3 token not accepted (401);
 	4 forbidden (403); 5 other HTTP error; 6 TLS verification failed;
 	7 server unreachable or timed out; 8 risky rights found (whoami
-	--fail-on-risk); 130 interrupted.`)
+	--fail-on-risk); 11 an expectation did not hold (check); 130 interrupted.`)
 
 // Execute runs kubectl-access with args and returns the process exit code.
 // It is the only place errors are printed. SIGINT, SIGTERM and SIGHUP cancel
@@ -124,6 +124,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdProbe(configFlags, streams),
 		NewCmdKubeconfig(configFlags, streams),
 		NewCmdWhoami(configFlags, streams),
+		NewCmdCheck(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	registerRootCompletions(cmd, configFlags)

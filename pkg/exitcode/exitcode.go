@@ -31,6 +31,7 @@ const (
 	Risk         = 8   // whoami --fail-on-risk found a risky right at or above its threshold
 	Unverified   = 9   // whoami --fail-on-risk could not verify every risky action (fails closed)
 	WrongSubject = 10  // the server identified the token as someone other than the service account asked for
+	Expectation  = 11  // check: an expectation did not hold
 	Interrupted  = 130 // interrupted by SIGINT (SIGTERM exits 143, SIGHUP 129: 128 + the signal)
 )
 
@@ -55,6 +56,7 @@ var Table = []Entry{
 	{Risk, "whoami --fail-on-risk found a risky right at or above its severity (high unless given) that no exception accepts"},
 	{Unverified, "whoami --fail-on-risk could not verify every such risky action of an incomplete review: it fails closed"},
 	{WrongSubject, "the API server identified the token as someone other than the service account asked for"},
+	{Expectation, "check: an expectation did not hold (a right expected is missing, or a right expected denied is allowed)"},
 	{Interrupted, "interrupted (Ctrl-C); SIGTERM exits 143 and SIGHUP 129, after the same clean-up"},
 }
 

@@ -69,7 +69,29 @@ type verifyUnit struct {
 // NotReviewedError, and answers already in are kept. The error is non-nil
 // only when ctx ends; the results are returned even then.
 func (v *Verifier) Verify(ctx context.Context, namespaces []string, actions []risk.Action) ([]Verification, error) {
-	units := verifyUnits(namespaces, actions)
+	return v.verify(ctx, verifyUnits(namespaces, actions))
+}
+
+// Question is one action to ask in one namespace ("" asks cluster-wide).
+type Question struct {
+	Namespace string
+	Action    risk.Action
+}
+
+// Ask is Verify for questions that are not every action in every
+// namespace (check's expectations): one review per question, in the order
+// given, each asked in the namespace given whatever the action's scope,
+// with Verify's concurrency and stop rules. The caller asks each question
+// once.
+func (v *Verifier) Ask(ctx context.Context, questions []Question) ([]Verification, error) {
+	units := make([]verifyUnit, len(questions))
+	for i, q := range questions {
+		units[i] = verifyUnit{namespace: q.Namespace, action: q.Action}
+	}
+	return v.verify(ctx, units)
+}
+
+func (v *Verifier) verify(ctx context.Context, units []verifyUnit) ([]Verification, error) {
 	results := make([]Verification, len(units))
 	errs, err := fanOut(ctx, v.Concurrency, len(units), func(run context.Context, i int) error {
 		results[i] = v.verifyOne(run, units[i])

@@ -85,6 +85,9 @@ func (b *benchmarks) runAll(ctx context.Context) error {
 	if b.o.only["verify"] {
 		steps = append(steps, b.verify)
 	}
+	if b.o.only["check"] {
+		steps = append(steps, b.check)
+	}
 	// whoami -A and whoami -A --verify share the namespaces, created once
 	// for each -n in turn.
 	if b.o.only["namespaces"] || b.o.only["verify"] {

@@ -56,7 +56,7 @@
 //	-concurrency N       floor concurrency; 0 reads the plugin's default from whoami --help
 //	-qps Q, -burst B     floor client QPS and burst; 0 takes the plugin's (review.FanOutConfig)
 //	-floor FILE          a prebuilt floor binary (default: built into a temporary directory)
-//	-only LIST           run only these jobs: startup,token,probe,whoami,verify,namespaces
+//	-only LIST           run only these jobs: startup,token,probe,whoami,verify,check,namespaces
 //	-out FILE            where to write the report; "" prints it only
 package main
 
@@ -115,7 +115,7 @@ func pluginRateLimit(concurrency int) (qps float64, burst int) {
 }
 
 // allJobs are the names -only accepts.
-const allJobs = "startup,token,probe,whoami,verify,namespaces"
+const allJobs = "startup,token,probe,whoami,verify,check,namespaces"
 
 func parseFlags(args []string) (*options, error) {
 	o := &options{args: args}
@@ -255,7 +255,7 @@ func bench(ctx context.Context, o *options) error {
 	if o.burst == 0 {
 		o.burst = burst
 	}
-	if o.only["namespaces"] && o.floor == "" {
+	if (o.only["namespaces"] || o.only["check"]) && o.floor == "" {
 		if o.floor, err = buildFloor(ctx, work); err != nil {
 			return err
 		}
@@ -333,6 +333,7 @@ func detect(ctx context.Context, r *runner, plugin string) capabilities {
 		"token":  nil,
 		"probe":  {"--path", "--token-file"},
 		"whoami": {"--all-namespaces", "--token-file", "--concurrency"},
+		"check":  {"--filename", "--junit"},
 	}
 	for cmd, flags := range needs {
 		_, help, err := r.runOnce(ctx, variant{Shown: "kubectl-access " + cmd + " --help", Argv: []string{plugin, cmd, "--help"}}, false)

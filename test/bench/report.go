@@ -461,7 +461,7 @@ func (r *report) markdown() string {
 	w("| Floor settings | concurrency %d, QPS %g, burst %d |\n", r.opts.concurrency, r.opts.qps, r.opts.burst)
 	if len(r.caps.missing) > 0 {
 		var missing []string
-		for _, cmd := range []string{"token", "probe", "whoami", "verify"} {
+		for _, cmd := range []string{"token", "probe", "whoami", "verify", "check"} {
 			if why := r.caps.missing[cmd]; why != "" {
 				missing = append(missing, cmd+": "+why)
 			}

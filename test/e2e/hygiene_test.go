@@ -25,6 +25,8 @@ var hygieneCommands = []struct {
 	{args: []string{"kubeconfig", "SA", "-n", "NS"}, tokenOnStdout: true},
 	{args: []string{"whoami", "SA", "-n", "NS"}},
 	{args: []string{"whoami", "--token-file", "TOKENFILE", "-A", "-o", "yaml"}},
+	{args: []string{"check", "SA", "-n", "NS", "--allow", "get pods", "--deny", "get secrets", "-o", "yaml"}},
+	{args: []string{"check", "SA", "-n", "NS", "--generate"}},
 }
 
 // TestNoTokenInDiagnostics runs every command at the highest verbosity the
