@@ -85,7 +85,6 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-
 // writeTree writes files (slash-separated paths relative to a new
 // directory) and returns the directory.
 func writeTree(t *testing.T, files map[string]string) string {
