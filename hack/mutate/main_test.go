@@ -115,6 +115,8 @@ const source = `package risk
 
 const limit = 2 * 3
 
+var g = func(a int) int { return a - 1 }
+
 func f(a, b int) int {
 	switch {
 	case a < b:
@@ -133,9 +135,11 @@ func TestUnseen(t *testing.T) {
 		want         bool
 	}{
 		{name: "a package-level const", line: 3, column: 17, want: true},
-		{name: "a switch's case expression", line: 7, column: 9, want: true},
-		{name: "a statement in a case body", line: 8, column: 12, want: false},
-		{name: "the function's first line", line: 5, column: 1, want: false},
+		{name: "a package-level var", line: 5, column: 9, want: true},
+		{name: "a function literal's body in a package-level var", line: 5, column: 36, want: false},
+		{name: "a switch's case expression", line: 9, column: 9, want: true},
+		{name: "a statement in a case body", line: 10, column: 12, want: false},
+		{name: "the function's first line", line: 7, column: 1, want: false},
 		{name: "a line past the end", line: 99, column: 1, want: false},
 	}
 	for _, tc := range cases {
@@ -177,9 +181,9 @@ func TestCovers(t *testing.T) {
 
 func TestCheckEquivalents(t *testing.T) {
 	root := writeTree(t, map[string]string{"pkg/risk/risk.go": source})
-	fresh := equivalent{File: "pkg/risk/risk.go", Line: 7, Column: 9, Mutator: "CONDITIONALS_BOUNDARY", Code: "a < b", Reason: "r"}
+	fresh := equivalent{File: "pkg/risk/risk.go", Line: 9, Column: 9, Mutator: "CONDITIONALS_BOUNDARY", Code: "a < b", Reason: "r"}
 	moved := fresh
-	moved.Line = 8
+	moved.Line = 10
 	gone := fresh
 	gone.Line = 40
 	missing := fresh
@@ -190,10 +194,10 @@ func TestCheckEquivalents(t *testing.T) {
 		got = append(got, err.Error())
 	}
 	want := []string{
-		`pkg/risk/risk.go:8:9 CONDITIONALS_BOUNDARY: the line no longer reads "a < b" there; look at the mutant again and update hack/mutate/equivalent.yaml`,
+		`pkg/risk/risk.go:10:9 CONDITIONALS_BOUNDARY: the line no longer reads "a < b" there; look at the mutant again and update hack/mutate/equivalent.yaml`,
 		`pkg/risk/risk.go:40:9 CONDITIONALS_BOUNDARY: the line no longer reads "a < b" there; look at the mutant again and update hack/mutate/equivalent.yaml`,
 	}
-	if len(got) != 3 || !strings.HasPrefix(got[2], "pkg/risk/missing.go:7:9 CONDITIONALS_BOUNDARY: open ") {
+	if len(got) != 3 || !strings.HasPrefix(got[2], "pkg/risk/missing.go:9:9 CONDITIONALS_BOUNDARY: open ") {
 		t.Fatalf("errors = %q, want two stale entries and one missing file", got)
 	}
 	if diff := cmp.Diff(want, got[:2]); diff != "" {
@@ -247,10 +251,10 @@ func TestEquivalentFileIsCurrent(t *testing.T) {
 // killed, a lived declared equivalent, a lived not declared, a case
 // expression and an ordinary statement not covered.
 const measured = `{"files":[{"file_name":"risk.go","mutations":[
-  {"type":"ARITHMETIC_BASE","status":"KILLED","line":10,"column":9},
-  {"type":"CONDITIONALS_BOUNDARY","status":"LIVED","line":7,"column":9},
-  {"type":"CONDITIONALS_NEGATION","status":"LIVED","line":7,"column":9},
-  {"type":"ARITHMETIC_BASE","status":"NOT COVERED","line":8,"column":12},
+  {"type":"ARITHMETIC_BASE","status":"KILLED","line":12,"column":9},
+  {"type":"CONDITIONALS_BOUNDARY","status":"LIVED","line":9,"column":9},
+  {"type":"CONDITIONALS_NEGATION","status":"LIVED","line":9,"column":9},
+  {"type":"ARITHMETIC_BASE","status":"NOT COVERED","line":10,"column":12},
   {"type":"ARITHMETIC_BASE","status":"NOT COVERED","line":3,"column":17}]}],
  "test_efficacy":33.33,"mutations_coverage":60}`
 
@@ -261,8 +265,8 @@ func TestSummarizeEquivalentAndUnseen(t *testing.T) {
 		t.Fatal(err)
 	}
 	eqs := []equivalent{
-		{File: "pkg/risk/risk.go", Line: 7, Column: 9, Mutator: "CONDITIONALS_BOUNDARY", Code: "a < b", Reason: "a equals b nowhere"},
-		{File: "pkg/risk/risk.go", Line: 8, Column: 12, Mutator: "ARITHMETIC_BASE", Code: "a - b", Reason: "not lived, so unused"},
+		{File: "pkg/risk/risk.go", Line: 9, Column: 9, Mutator: "CONDITIONALS_BOUNDARY", Code: "a < b", Reason: "a equals b nowhere"},
+		{File: "pkg/risk/risk.go", Line: 10, Column: 12, Mutator: "ARITHMETIC_BASE", Code: "a - b", Reason: "not lived, so unused"},
 		{File: "pkg/other/other.go", Line: 1, Column: 1, Mutator: "X", Code: "x", Reason: "another package's"},
 	}
 	got, err := summarize("pkg/risk", res, eqs, &unseenIn{root: root, files: map[string]*unseen{}})
@@ -273,8 +277,8 @@ func TestSummarizeEquivalentAndUnseen(t *testing.T) {
 		Pkg: "pkg/risk", Killed: 1, Lived: 2, NotCovered: 2, Efficacy: 33.33, Coverage: 60,
 		Equivalent: 1, Unseen: 1,
 		Survivors: []mutant{
-			{File: "pkg/risk/risk.go", Line: 7, Column: 9, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED", Equivalent: "a equals b nowhere"},
-			{File: "pkg/risk/risk.go", Line: 7, Column: 9, Type: "CONDITIONALS_NEGATION", Status: "LIVED"},
+			{File: "pkg/risk/risk.go", Line: 9, Column: 9, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED", Equivalent: "a equals b nowhere"},
+			{File: "pkg/risk/risk.go", Line: 9, Column: 9, Type: "CONDITIONALS_NEGATION", Status: "LIVED"},
 		},
 		Unused: eqs[1:2],
 	}

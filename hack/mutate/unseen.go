@@ -12,10 +12,12 @@ import (
 // `go test -coverprofile` blocks, and those are statement lists, which
 // leave out a switch's case expressions and package-level const and var
 // declarations. A mutant there is never run, so it says nothing about the
-// tests either way.
+// tests either way. The body of a function literal is a block of its own,
+// wherever it appears, so it is never unseen.
 type unseen struct {
-	fset   *token.FileSet
 	ranges [][2]token.Pos
+	// blocks are the bodies of function literals.
+	blocks [][2]token.Pos
 	file   *token.File
 }
 
@@ -25,15 +27,20 @@ func parseUnseen(path string) (*unseen, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &unseen{fset: fset, file: fset.File(f.Pos())}
+	u := &unseen{file: fset.File(f.Pos())}
 	for _, d := range f.Decls {
 		if g, ok := d.(*ast.GenDecl); ok && (g.Tok == token.CONST || g.Tok == token.VAR) {
 			u.ranges = append(u.ranges, [2]token.Pos{g.Pos(), g.End()})
 		}
 	}
 	ast.Inspect(f, func(n ast.Node) bool {
-		if c, ok := n.(*ast.CaseClause); ok && len(c.List) > 0 {
-			u.ranges = append(u.ranges, [2]token.Pos{c.List[0].Pos(), c.List[len(c.List)-1].End()})
+		switch n := n.(type) {
+		case *ast.CaseClause:
+			if len(n.List) > 0 {
+				u.ranges = append(u.ranges, [2]token.Pos{n.List[0].Pos(), n.List[len(n.List)-1].End()})
+			}
+		case *ast.FuncLit:
+			u.blocks = append(u.blocks, [2]token.Pos{n.Body.Pos(), n.Body.End()})
 		}
 		return true
 	})
@@ -46,6 +53,11 @@ func (u *unseen) contains(line, column int) bool {
 		return false
 	}
 	pos := u.file.LineStart(line) + token.Pos(column-1)
+	for _, b := range u.blocks {
+		if b[0] <= pos && pos < b[1] {
+			return false
+		}
+	}
 	for _, r := range u.ranges {
 		if r[0] <= pos && pos < r[1] {
 			return true
