@@ -7,7 +7,7 @@
 // For each package named, DIR holds pkg_risk.json (a gremlins run) and
 // pkg_risk.run (when, at which revision and how it was measured), or
 // pkg_risk.skipped (one line: why it was not measured); a package with
-// neither is reported as not asked for. Results of separate runs render
+// neither has no results there. Results of separate runs render
 // together, each with its own date. Lived mutants declared in
 // hack/mutate/equivalent.yaml are shown with their reason and counted apart,
 // and the entries' fingerprints are checked against the source (run it from
@@ -169,7 +169,7 @@ func load(dir, pkg string, eqs []equivalent, src *unseenIn) (pkgReport, error) {
 		reason, err := os.ReadFile(base + ".skipped")
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			rep.Skipped = "not asked for in this run"
+			rep.Skipped = "no results for it in the results directory"
 		case err != nil:
 			return rep, err
 		default:

@@ -69,7 +69,7 @@ func TestLoad(t *testing.T) {
 		{name: "a package with results is measured", pkg: "pkg/risk"},
 		{name: "a package with no mutants is measured", pkg: "pkg/exitcode"},
 		{name: "a skipped package carries its reason", pkg: "pkg/probe", skipped: "the time budget of 60s was spent before this package started"},
-		{name: "a package with neither file was not asked for", pkg: "pkg/transport", skipped: "not asked for in this run"},
+		{name: "a package with neither file has no results", pkg: "pkg/transport", skipped: "no results for it in the results directory"},
 		{name: "unreadable results are an error, not a silent skip", pkg: "pkg/unrelated", wantErr: true},
 	}
 	for _, tc := range tests {
