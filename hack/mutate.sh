@@ -4,7 +4,8 @@
 #
 #   hack/mutate.sh                       (the eight packages below)
 #   hack/mutate.sh pkg/risk pkg/exitcode (a subset; the others are listed as
-#                                         not measured this run)
+#                                         not measured, or, with
+#                                         MUTATE_RESULTS, as last measured)
 #
 # Unit tests only: gremlins has no flag for test flags, so -short (how this
 # repository's tests skip the slow and end-to-end cases) reaches every
@@ -32,7 +33,9 @@ workers=${MUTATE_WORKERS:-$(nproc)}
 coefficient=${MUTATE_TIMEOUT_COEFFICIENT:-10}
 budget=${MUTATE_BUDGET:-0}
 # MUTATE_RESULTS keeps gremlins' JSON in that directory instead of a
-# temporary one, e.g. to render again without measuring again.
+# temporary one, e.g. to render again without measuring again, or to measure
+# one package at a time: the packages not measured this run keep their last
+# results there, each with the date and revision of its own run (PKG.run).
 if [[ -n "${MUTATE_RESULTS:-}" ]]; then
   results=$MUTATE_RESULTS
   mkdir -p "$results"
@@ -42,11 +45,16 @@ else
 fi
 
 cd "$root"
+# MUTATE_REVISION names what was measured when this is not a git checkout
+# (a copy of the tree, say).
+revision=${MUTATE_REVISION:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+if [[ -z "${MUTATE_REVISION:-}" && -n "$(git status --porcelain 2>/dev/null)" ]]; then
+  revision="$revision with uncommitted changes"
+fi
 # -count=1 as well: gremlins times each mutant against the package's
 # coverage run, and a cached `go test` result would make that run, and so
 # every mutant's timeout, a fraction of a second.
 export GOFLAGS="$(go env GOFLAGS) -short -count=1"
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$SECONDS
 for pkg in "${measure[@]}"; do
   name=${pkg//\//_}
@@ -54,22 +62,30 @@ for pkg in "${measure[@]}"; do
     echo "the time budget of ${budget}s was spent before this package started" >"$results/$name.skipped"
     continue
   fi
+  rm -f "$results/$name.json" "$results/$name.skipped" "$results/$name.run"
   echo "mutating $pkg" >&2
   t=$SECONDS
+  measured=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   # A failed run (a package whose tests fail unmutated, say) is reported in
   # the document, not allowed to stop the others.
   if ! "$gremlins" unleash --silent --workers "$workers" --timeout-coefficient "$coefficient" \
     --output "$results/$name.json" "./$pkg"; then
     rm -f "$results/$name.json"
     echo "gremlins failed; run hack/mutate.sh $pkg to see why" >"$results/$name.skipped"
+  else
+    cat >"$results/$name.run" <<EOF
+measured: "$measured"
+revision: "$revision"
+runtime: "$((SECONDS - t))s"
+workers: "$workers"
+timeoutCoefficient: "$coefficient"
+load: "$load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(nproc) CPUs)"
+EOF
   fi
   echo "$pkg: $((SECONDS - t))s" >&2
 done
-runtime=$((SECONDS - start))
-echo "mutation testing took ${runtime}s" >&2
+echo "mutation testing took $((SECONDS - start))s" >&2
 
 version=$(cd "$here/tools/gremlins" && go list -m -f '{{.Version}}' github.com/go-gremlins/gremlins)
-go run ./hack/mutate -results "$results" -version "$version" -runtime "${runtime}s" \
-  -workers "$workers" -timeout-coefficient "$coefficient" \
-  -load "$load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(nproc) CPUs)" \
-  -o docs/mutation.md "${all[@]}"
+go run ./hack/mutate -results "$results" -version "$version" -o docs/mutation.md "${all[@]}"

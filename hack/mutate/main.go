@@ -4,10 +4,15 @@
 //
 //	go run ./hack/mutate -results DIR -o docs/mutation.md pkg/risk pkg/exitcode ...
 //
-// For each package named, DIR holds pkg_risk.json (a gremlins run) or
+// For each package named, DIR holds pkg_risk.json (a gremlins run) and
+// pkg_risk.run (when, at which revision and how it was measured), or
 // pkg_risk.skipped (one line: why it was not measured); a package with
-// neither is reported as not measured this run. It only renders: running
-// gremlins, with which flags, is hack/mutate.sh's business.
+// neither has no results there. Results of separate runs render
+// together, each with its own date. Lived mutants declared in
+// hack/mutate/equivalent.yaml are shown with their reason and counted apart,
+// and the entries' fingerprints are checked against the source (run it from
+// the repository root). It only renders: running gremlins, with which flags,
+// is hack/mutate.sh's business.
 package main
 
 import (
@@ -22,6 +27,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 )
 
 // result is the part of gremlins' JSON output (internal/report/internal in
@@ -59,12 +66,16 @@ type mutant struct {
 	Column int
 	Type   string
 	Status string
+	// Equivalent is the reason from hack/mutate/equivalent.yaml when the
+	// mutant is LIVED and declared equivalent there.
+	Equivalent string
 }
 
 // pkgReport is one row of the summary table.
 type pkgReport struct {
 	Pkg        string
 	Skipped    string // why it was not measured; empty when it was
+	Run        pkgRun
 	Killed     int
 	Lived      int
 	NotCovered int
@@ -72,44 +83,67 @@ type pkgReport struct {
 	NotViable  int
 	Efficacy   float64
 	Coverage   float64
-	Survivors  []mutant // LIVED and TIMED OUT, sorted by position
+	// Equivalent counts the LIVED mutants declared equivalent.
+	Equivalent int
+	// Unseen counts the NOT COVERED mutants at positions gremlins never
+	// counts as covered (see unseen).
+	Unseen    int
+	Survivors []mutant // LIVED and TIMED OUT, sorted by position
+	// Unused are the declared equivalents in this package that did not
+	// live this run.
+	Unused []equivalent
 }
 
-// run describes how the results were obtained, for the document's header.
-type run struct {
-	Version            string
-	Runtime            string
-	Workers            string
-	TimeoutCoefficient string
-	Load               string
+// pkgRun is how one package was measured: hack/mutate.sh writes it beside
+// the package's JSON (pkg_risk.run), so that results of separate runs can
+// be rendered together and each says when and where it was measured.
+type pkgRun struct {
+	Measured           string `json:"measured"`
+	Revision           string `json:"revision"`
+	Runtime            string `json:"runtime"`
+	Workers            string `json:"workers"`
+	TimeoutCoefficient string `json:"timeoutCoefficient"`
+	Load               string `json:"load"`
 }
+
+// Targets of issue #18.
+const (
+	targetEfficacy = 90.0
+	targetCoverage = 85.0
+)
 
 func main() {
 	var (
 		results = flag.String("results", "", "directory of gremlins' JSON, one <pkg with / as _>.json per package")
 		out     = flag.String("o", "docs/mutation.md", "file to write")
-		r       run
+		eqFile  = flag.String("equivalent", "hack/mutate/equivalent.yaml", "declared equivalent mutants")
+		version = flag.String("version", "", "gremlins version, for the header")
 	)
-	flag.StringVar(&r.Version, "version", "", "gremlins version, for the header")
-	flag.StringVar(&r.Runtime, "runtime", "", "wall time of the gremlins runs, for the header")
-	flag.StringVar(&r.Workers, "workers", "", "gremlins --workers, for the header")
-	flag.StringVar(&r.TimeoutCoefficient, "timeout-coefficient", "", "gremlins --timeout-coefficient, for the header")
-	flag.StringVar(&r.Load, "load", "", "load averages at the start and end, for the header")
 	flag.Parse()
 	if *results == "" || flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: go run ./hack/mutate -results DIR [-o FILE] PKG...")
+		fmt.Fprintln(os.Stderr, "usage: go run ./hack/mutate -results DIR [-o FILE] [-equivalent FILE] PKG...")
 		os.Exit(2)
 	}
-	if err := write(*results, *out, r, flag.Args()); err != nil {
+	if err := write(*results, *out, *eqFile, *version, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "hack/mutate:", err)
 		os.Exit(1)
 	}
 }
 
-func write(dir, out string, r run, pkgs []string) error {
+func write(dir, out, eqFile, version string, pkgs []string) error {
+	eqs, err := loadEquivalents(eqFile)
+	if err != nil {
+		return err
+	}
+	// A stale entry would excuse a mutant nobody looked at: refuse to
+	// render until it is looked at again.
+	if errs := checkEquivalents(".", eqs); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	src := &unseenIn{root: ".", files: map[string]*unseen{}}
 	reports := make([]pkgReport, 0, len(pkgs))
 	for _, pkg := range pkgs {
-		rep, err := load(dir, pkg)
+		rep, err := load(dir, pkg, eqs, src)
 		if err != nil {
 			return err
 		}
@@ -119,7 +153,7 @@ func write(dir, out string, r run, pkgs []string) error {
 	if err != nil {
 		return err
 	}
-	if err := render(f, r, reports); err != nil {
+	if err := render(f, version, reports); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
@@ -127,7 +161,7 @@ func write(dir, out string, r run, pkgs []string) error {
 }
 
 // load reads one package's result from dir.
-func load(dir, pkg string) (pkgReport, error) {
+func load(dir, pkg string, eqs []equivalent, src *unseenIn) (pkgReport, error) {
 	rep := pkgReport{Pkg: pkg}
 	base := filepath.Join(dir, strings.ReplaceAll(pkg, "/", "_"))
 	data, err := os.ReadFile(base + ".json")
@@ -135,7 +169,7 @@ func load(dir, pkg string) (pkgReport, error) {
 		reason, err := os.ReadFile(base + ".skipped")
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			rep.Skipped = "not asked for in this run"
+			rep.Skipped = "no results for it in the results directory"
 		case err != nil:
 			return rep, err
 		default:
@@ -150,15 +184,38 @@ func load(dir, pkg string) (pkgReport, error) {
 	if err := json.Unmarshal(data, &res); err != nil {
 		return rep, fmt.Errorf("%s.json: %w", base, err)
 	}
-	return summarize(pkg, res), nil
+	rep, err = summarize(pkg, res, eqs, src)
+	if err != nil {
+		return rep, err
+	}
+	meta, err := os.ReadFile(base + ".run")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return rep, err
+	default:
+		if err := yaml.UnmarshalStrict(meta, &rep.Run); err != nil {
+			return rep, fmt.Errorf("%s.run: %w", base, err)
+		}
+	}
+	return rep, nil
 }
 
-// summarize counts the statuses of one package's mutants. The percentages
-// are gremlins' own (efficacy: killed over killed and lived; mutator
-// coverage: killed and lived over those and the not covered), so that the
-// document and `gremlins unleash` never disagree.
-func summarize(pkg string, res result) pkgReport {
+// summarize counts the statuses of one package's mutants. The raw
+// percentages are gremlins' own (efficacy: killed over killed and lived;
+// mutator coverage: killed and lived over those and the not covered), so
+// that the document and `gremlins unleash` never disagree; the adjusted
+// ones (efficacy and coverage methods) leave out the declared equivalents
+// and the positions gremlins cannot see.
+func summarize(pkg string, res result, eqs []equivalent, src *unseenIn) (pkgReport, error) {
 	rep := pkgReport{Pkg: pkg, Efficacy: res.TestEfficacy, Coverage: res.MutationsCoverage}
+	declared := map[string]equivalent{}
+	for _, e := range eqs {
+		if path.Dir(e.File) == pkg {
+			declared[e.key()] = e
+		}
+	}
+	used := map[string]bool{}
 	for _, f := range res.Files {
 		// gremlins names files relative to the package it was run on.
 		file := path.Join(pkg, filepath.ToSlash(f.Name))
@@ -170,14 +227,32 @@ func summarize(pkg string, res result) pkgReport {
 				rep.Lived++
 			case notCovered:
 				rep.NotCovered++
+				in, err := src.contains(file, m.Line, m.Column)
+				if err != nil {
+					return rep, err
+				}
+				if in {
+					rep.Unseen++
+				}
 			case timedOut:
 				rep.TimedOut++
 			case notViable:
 				rep.NotViable++
 			}
 			if m.Status == lived || m.Status == timedOut {
-				rep.Survivors = append(rep.Survivors, mutant{File: file, Line: m.Line, Column: m.Column, Type: m.Type, Status: m.Status})
+				s := mutant{File: file, Line: m.Line, Column: m.Column, Type: m.Type, Status: m.Status}
+				if e, ok := declared[equivalent{File: file, Line: m.Line, Column: m.Column, Mutator: m.Type}.key()]; ok && m.Status == lived {
+					s.Equivalent = e.Reason
+					used[e.key()] = true
+					rep.Equivalent++
+				}
+				rep.Survivors = append(rep.Survivors, s)
 			}
+		}
+	}
+	for _, e := range eqs {
+		if path.Dir(e.File) == pkg && !used[e.key()] {
+			rep.Unused = append(rep.Unused, e)
 		}
 	}
 	sort.Slice(rep.Survivors, func(i, j int) bool {
@@ -193,10 +268,42 @@ func summarize(pkg string, res result) pkgReport {
 		}
 		return a.Type < b.Type
 	})
-	return rep
+	return rep, nil
 }
 
-func render(w io.Writer, r run, reports []pkgReport) error {
+// adjustedEfficacy is killed over killed and the lived that are not
+// declared equivalent.
+func (r pkgReport) adjustedEfficacy() float64 {
+	return percent(r.Killed, r.Killed+r.Lived-r.Equivalent)
+}
+
+// adjustedCoverage is killed and lived over those and the not covered that
+// gremlins could have seen.
+func (r pkgReport) adjustedCoverage() float64 {
+	return percent(r.Killed+r.Lived, r.Killed+r.Lived+r.NotCovered-r.Unseen)
+}
+
+func percent(n, of int) float64 {
+	if of == 0 {
+		return 100
+	}
+	return 100 * float64(n) / float64(of)
+}
+
+// target says whether the package meets issue #18's targets on gremlins'
+// own numbers, only once the declared equivalents and the unseen positions
+// are left out, or not at all.
+func (r pkgReport) target() string {
+	switch {
+	case r.Efficacy >= targetEfficacy && r.Coverage >= targetCoverage:
+		return "met (raw)"
+	case r.adjustedEfficacy() >= targetEfficacy && r.adjustedCoverage() >= targetCoverage:
+		return "met (adjusted only)"
+	}
+	return "**not met**"
+}
+
+func render(w io.Writer, version string, reports []pkgReport) error {
 	var b strings.Builder
 	b.WriteString("# Mutation testing\n\n")
 	b.WriteString("<!-- Generated by `make mutate` (hack/mutate.sh, hack/mutate); do not edit by hand, run it again. -->\n\n")
@@ -204,51 +311,78 @@ func render(w io.Writer, r run, reports []pkgReport) error {
 	b.WriteString("**Killed**: a test failed, so a regression like it would be caught. **Lived**: every test passed; these are listed below, each a change no test notices. ")
 	b.WriteString("**Not covered**: no test runs that line, so it was not tried. **Timed out**: the tests took longer than the timeout coefficient times the unmutated run (usually a mutant that makes a loop endless; counted neither killed nor lived). ")
 	b.WriteString("**Efficacy** is killed / (killed + lived); **mutator coverage** is (killed + lived) / (killed + lived + not covered). Not part of `make test`: nothing here fails CI; run it before a release.\n\n")
+	b.WriteString("The raw figures are gremlins' own. The adjusted ones leave out two kinds of mutant, each counted in its own column: ")
+	b.WriteString("**equivalent**, a lived mutant declared in `hack/mutate/equivalent.yaml` with the reason it cannot change behaviour (listed below with that reason; an entry whose line has changed stops the rendering, and `go test ./hack/mutate` checks them all); ")
+	fmt.Fprintf(&b, "**unseen**, a not-covered mutant in a switch's case expression or a package-level `const`/`var`: gremlins decides coverage from `go test -coverprofile` blocks, which never include those, so it never runs them however well they are tested. ")
+	fmt.Fprintf(&b, "The target (issue #18) is %.0f%% efficacy and %.0f%% mutator coverage; the last column says whether gremlins' raw figures meet it, or only the adjusted ones.\n\n", targetEfficacy, targetCoverage)
 
 	b.WriteString("## Run\n\n| | |\n|---|---|\n")
-	row := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(&b, "| %s | %s |\n", k, v)
-		}
-	}
-	row("Tool", "gremlins "+r.Version+" (hack/tools/gremlins), default mutators")
-	row("Command", "`make mutate` → `hack/mutate.sh`, one `gremlins unleash` per package")
-	row("Workers", r.Workers)
-	row("Timeout coefficient", r.TimeoutCoefficient)
-	row("Load average (1/5/15 min)", r.Load)
-	row("Runtime", r.Runtime)
+	fmt.Fprintf(&b, "| Tool | gremlins %s (hack/tools/gremlins), default mutators |\n", version)
+	b.WriteString("| Command | `make mutate` → `hack/mutate.sh`, one `gremlins unleash` per package |\n")
+
 	b.WriteString("\n## Per package\n\n")
-	b.WriteString("| package | killed | lived | not covered | timed out | not viable | efficacy | mutator coverage |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| package | killed | lived | equivalent | not covered | unseen | timed out | not viable | efficacy raw | adjusted | mutator coverage raw | adjusted | target |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	var skipped []pkgReport
 	for _, rep := range reports {
 		if rep.Skipped != "" {
 			skipped = append(skipped, rep)
-			fmt.Fprintf(&b, "| `%s` | not measured this run | | | | | | |\n", rep.Pkg)
+			fmt.Fprintf(&b, "| `%s` | not measured | | | | | | | | | | | |\n", rep.Pkg)
 			continue
 		}
-		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %d | %d | %.2f%% | %.2f%% |\n",
-			rep.Pkg, rep.Killed, rep.Lived, rep.NotCovered, rep.TimedOut, rep.NotViable, rep.Efficacy, rep.Coverage)
+		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %d | %d | %d | %d | %.2f%% | %.2f%% | %.2f%% | %.2f%% | %s |\n",
+			rep.Pkg, rep.Killed, rep.Lived, rep.Equivalent, rep.NotCovered, rep.Unseen, rep.TimedOut, rep.NotViable,
+			rep.Efficacy, rep.adjustedEfficacy(), rep.Coverage, rep.adjustedCoverage(), rep.target())
 	}
 	if len(skipped) > 0 {
-		b.WriteString("\nNot measured this run:\n\n")
+		b.WriteString("\nNot measured:\n\n")
 		for _, rep := range skipped {
 			fmt.Fprintf(&b, "- `%s`: %s\n", rep.Pkg, rep.Skipped)
 		}
 	}
 
+	b.WriteString("\n## When each was measured\n\n")
+	b.WriteString("Packages may come from separate runs (hack/mutate.sh keeps each package's results in `MUTATE_RESULTS`); each row is its own run.\n\n")
+	b.WriteString("| package | measured (UTC) | revision | runtime | workers | timeout coefficient | load average (1/5/15 min) at the start and end |\n")
+	b.WriteString("|---|---|---|---|---:|---:|---|\n")
+	for _, rep := range reports {
+		if rep.Skipped != "" {
+			continue
+		}
+		r := rep.Run
+		if r == (pkgRun{}) {
+			fmt.Fprintf(&b, "| `%s` | unknown (no .run file) | | | | | |\n", rep.Pkg)
+			continue
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", rep.Pkg, r.Measured, r.Revision, r.Runtime, r.Workers, r.TimeoutCoefficient, r.Load)
+	}
+
 	b.WriteString("\n## Surviving mutants\n\n")
 	listed := false
 	for _, rep := range reports {
-		if len(rep.Survivors) == 0 {
+		if len(rep.Survivors) == 0 && len(rep.Unused) == 0 {
 			continue
 		}
 		listed = true
-		fmt.Fprintf(&b, "### `%s`\n\n| where | mutator | status |\n|---|---|---|\n", rep.Pkg)
-		for _, m := range rep.Survivors {
-			fmt.Fprintf(&b, "| %s:%d:%d | %s | %s |\n", m.File, m.Line, m.Column, m.Type, m.Status)
+		fmt.Fprintf(&b, "### `%s`\n\n", rep.Pkg)
+		if len(rep.Survivors) > 0 {
+			b.WriteString("| where | mutator | status |\n|---|---|---|\n")
+			for _, m := range rep.Survivors {
+				status := m.Status
+				if m.Equivalent != "" {
+					status = "lived (equivalent: " + m.Equivalent + ")"
+				}
+				fmt.Fprintf(&b, "| %s:%d:%d | %s | %s |\n", m.File, m.Line, m.Column, m.Type, status)
+			}
+			b.WriteString("\n")
 		}
-		b.WriteString("\n")
+		if len(rep.Unused) > 0 {
+			b.WriteString("Declared equivalent, but not lived in this run (killed, or no longer mutated there): remove from hack/mutate/equivalent.yaml:\n\n")
+			for _, e := range rep.Unused {
+				fmt.Fprintf(&b, "- %s:%d:%d %s\n", e.File, e.Line, e.Column, e.Mutator)
+			}
+			b.WriteString("\n")
+		}
 	}
 	if !listed {
 		b.WriteString("None: every mutant that a test reaches was killed.\n")

@@ -40,7 +40,11 @@ func TestSummarize(t *testing.T) {
 			{File: "pkg/risk/risk.go", Line: 31, Column: 12, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED"},
 		},
 	}
-	if diff := cmp.Diff(want, summarize("pkg/risk", res)); diff != "" {
+	got, err := summarize("pkg/risk", res, nil, noSource(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("summarize (-want +got):\n%s", diff)
 	}
 }
@@ -65,12 +69,12 @@ func TestLoad(t *testing.T) {
 		{name: "a package with results is measured", pkg: "pkg/risk"},
 		{name: "a package with no mutants is measured", pkg: "pkg/exitcode"},
 		{name: "a skipped package carries its reason", pkg: "pkg/probe", skipped: "the time budget of 60s was spent before this package started"},
-		{name: "a package with neither file was not asked for", pkg: "pkg/transport", skipped: "not asked for in this run"},
+		{name: "a package with neither file has no results", pkg: "pkg/transport", skipped: "no results for it in the results directory"},
 		{name: "unreadable results are an error, not a silent skip", pkg: "pkg/unrelated", wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, err := load(dir, tc.pkg)
+			rep, err := load(dir, tc.pkg, nil, noSource(t))
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("load: err = %v, want error %v", err, tc.wantErr)
 			}
@@ -81,46 +85,295 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestRender(t *testing.T) {
-	var res result
-	if err := json.Unmarshal([]byte(sample), &res); err != nil {
+// writeTree writes files (slash-separated paths relative to a new
+// directory) and returns the directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// noSource is a source tree in which sample's not covered mutant
+// (risk.go:88:3) is an ordinary statement.
+func noSource(t *testing.T) *unseenIn {
+	root := writeTree(t, map[string]string{"pkg/risk/risk.go": "package risk\n" + strings.Repeat("\n", 100)})
+	return &unseenIn{root: root, files: map[string]*unseen{}}
+}
+
+// source is a small file with each kind of position; the comments give the
+// columns of the operators.
+const source = `package risk
+
+const limit = 2 * 3
+
+var g = func(a int) int { return a - 1 }
+
+func f(a, b int) int {
+	switch {
+	case a < b:
+		return a - b
+	}
+	return limit
+}
+`
+
+func TestUnseen(t *testing.T) {
+	root := writeTree(t, map[string]string{"pkg/risk/risk.go": source})
+	src := &unseenIn{root: root, files: map[string]*unseen{}}
+	cases := []struct {
+		name         string
+		line, column int
+		want         bool
+	}{
+		{name: "a package-level const", line: 3, column: 17, want: true},
+		{name: "a package-level var", line: 5, column: 9, want: true},
+		{name: "a function literal's body in a package-level var", line: 5, column: 36, want: false},
+		{name: "a switch's case expression", line: 9, column: 9, want: true},
+		{name: "a statement in a case body", line: 10, column: 12, want: false},
+		{name: "the function's first line", line: 7, column: 1, want: false},
+		{name: "a line past the end", line: 99, column: 1, want: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := src.contains("pkg/risk/risk.go", tc.line, tc.column)
+			if err != nil || got != tc.want {
+				t.Errorf("contains(%d, %d) = %v, %v; want %v", tc.line, tc.column, got, err, tc.want)
+			}
+		})
+	}
+	if _, err := src.contains("pkg/risk/missing.go", 1, 1); err == nil {
+		t.Error("a missing source file is no error")
+	}
+}
+
+func TestCovers(t *testing.T) {
+	const line = "\tcase a < b && a < c:"
+	cases := []struct {
+		name, code string
+		column     int
+		want       bool
+	}{
+		{name: "the fragment across the column", code: "a < b", column: 9, want: true},
+		{name: "the column at the fragment's first byte", code: "< b", column: 9, want: true},
+		{name: "the column at the fragment's last byte", code: "a <", column: 9, want: true},
+		{name: "the column just before the fragment", code: "< b", column: 8, want: false},
+		{name: "the column just after the fragment", code: "a <", column: 10, want: false},
+		{name: "a second occurrence across the column", code: "a <", column: 18, want: true},
+		{name: "a fragment not on the line", code: "a > b", column: 9, want: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := covers(line, tc.code, tc.column); got != tc.want {
+				t.Errorf("covers(%q, %q, %d) = %v, want %v", line, tc.code, tc.column, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckEquivalents(t *testing.T) {
+	root := writeTree(t, map[string]string{"pkg/risk/risk.go": source})
+	fresh := equivalent{File: "pkg/risk/risk.go", Line: 9, Column: 9, Mutator: "CONDITIONALS_BOUNDARY", Code: "a < b", Reason: "r"}
+	moved := fresh
+	moved.Line = 10
+	gone := fresh
+	gone.Line = 40
+	missing := fresh
+	missing.File = "pkg/risk/missing.go"
+	errs := checkEquivalents(root, []equivalent{fresh, moved, gone, missing})
+	var got []string
+	for _, err := range errs {
+		got = append(got, err.Error())
+	}
+	want := []string{
+		`pkg/risk/risk.go:10:9 CONDITIONALS_BOUNDARY: the line no longer reads "a < b" there; look at the mutant again and update hack/mutate/equivalent.yaml`,
+		`pkg/risk/risk.go:40:9 CONDITIONALS_BOUNDARY: the line no longer reads "a < b" there; look at the mutant again and update hack/mutate/equivalent.yaml`,
+	}
+	if len(got) != 3 || !strings.HasPrefix(got[2], "pkg/risk/missing.go:9:9 CONDITIONALS_BOUNDARY: open ") {
+		t.Fatalf("errors = %q, want two stale entries and one missing file", got)
+	}
+	if diff := cmp.Diff(want, got[:2]); diff != "" {
+		t.Errorf("stale entries (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadEquivalents(t *testing.T) {
+	dir := t.TempDir()
+	write := func(content string) string {
+		p := filepath.Join(dir, "equivalent.yaml")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if eqs, err := loadEquivalents(filepath.Join(dir, "none.yaml")); err != nil || eqs != nil {
+		t.Errorf("a missing file = %v, %v; want none declared", eqs, err)
+	}
+	eqs, err := loadEquivalents(write("- {file: pkg/a/a.go, line: 3, column: 4, mutator: M, code: x, reason: why}\n"))
+	if diff := cmp.Diff([]equivalent{{File: "pkg/a/a.go", Line: 3, Column: 4, Mutator: "M", Code: "x", Reason: "why"}}, eqs); err != nil || diff != "" {
+		t.Errorf("loadEquivalents = %v (-want +got):\n%s", err, diff)
+	}
+	for _, bad := range []string{
+		"- {file: pkg/a/a.go, line: 3, column: 4, mutator: M, code: x}\n",
+		"- {file: pkg/a/a.go, line: 3, column: 4, mutator: M, code: x, reason: why, extra: 1}\n",
+	} {
+		if _, err := loadEquivalents(write(bad)); err == nil {
+			t.Errorf("loadEquivalents(%q) accepted it", bad)
+		}
+	}
+}
+
+// TestEquivalentFileIsCurrent: every declared equivalent still points at
+// the code it was written for, so the list cannot silently excuse a new
+// mutant after an edit.
+func TestEquivalentFileIsCurrent(t *testing.T) {
+	eqs, err := loadEquivalents("equivalent.yaml")
+	if err != nil {
 		t.Fatal(err)
 	}
+	if len(eqs) == 0 {
+		t.Fatal("hack/mutate/equivalent.yaml declares nothing")
+	}
+	for _, err := range checkEquivalents(filepath.Join("..", ".."), eqs) {
+		t.Error(err)
+	}
+}
+
+// measured is gremlins output for pkg/risk/risk.go (source above): one
+// killed, a lived declared equivalent, a lived not declared, a case
+// expression and an ordinary statement not covered.
+const measured = `{"files":[{"file_name":"risk.go","mutations":[
+  {"type":"ARITHMETIC_BASE","status":"KILLED","line":12,"column":9},
+  {"type":"CONDITIONALS_BOUNDARY","status":"LIVED","line":9,"column":9},
+  {"type":"CONDITIONALS_NEGATION","status":"LIVED","line":9,"column":9},
+  {"type":"ARITHMETIC_BASE","status":"NOT COVERED","line":10,"column":12},
+  {"type":"ARITHMETIC_BASE","status":"NOT COVERED","line":3,"column":17}]}],
+ "test_efficacy":33.33,"mutations_coverage":60}`
+
+func TestSummarizeEquivalentAndUnseen(t *testing.T) {
+	root := writeTree(t, map[string]string{"pkg/risk/risk.go": source})
+	var res result
+	if err := json.Unmarshal([]byte(measured), &res); err != nil {
+		t.Fatal(err)
+	}
+	eqs := []equivalent{
+		{File: "pkg/risk/risk.go", Line: 9, Column: 9, Mutator: "CONDITIONALS_BOUNDARY", Code: "a < b", Reason: "a equals b nowhere"},
+		{File: "pkg/risk/risk.go", Line: 10, Column: 12, Mutator: "ARITHMETIC_BASE", Code: "a - b", Reason: "not lived, so unused"},
+		{File: "pkg/other/other.go", Line: 1, Column: 1, Mutator: "X", Code: "x", Reason: "another package's"},
+	}
+	got, err := summarize("pkg/risk", res, eqs, &unseenIn{root: root, files: map[string]*unseen{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pkgReport{
+		Pkg: "pkg/risk", Killed: 1, Lived: 2, NotCovered: 2, Efficacy: 33.33, Coverage: 60,
+		Equivalent: 1, Unseen: 1,
+		Survivors: []mutant{
+			{File: "pkg/risk/risk.go", Line: 9, Column: 9, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED", Equivalent: "a equals b nowhere"},
+			{File: "pkg/risk/risk.go", Line: 9, Column: 9, Type: "CONDITIONALS_NEGATION", Status: "LIVED"},
+		},
+		Unused: eqs[1:2],
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("summarize (-want +got):\n%s", diff)
+	}
+	// 1 killed of 1 + 2 - 1; 3 tried of 3 + 2 - 1.
+	if e, c := got.adjustedEfficacy(), got.adjustedCoverage(); e != 50 || c != 75 {
+		t.Errorf("adjusted efficacy %v, coverage %v; want 50, 75", e, c)
+	}
+}
+
+func TestTarget(t *testing.T) {
+	cases := []struct {
+		name string
+		rep  pkgReport
+		want string
+	}{
+		{"both raw figures at the target", pkgReport{Killed: 9, Lived: 1, NotCovered: 1, Efficacy: 90, Coverage: 90.9}, "met (raw)"},
+		{"raw efficacy just under", pkgReport{Killed: 89, Lived: 11, Efficacy: 89, Coverage: 100}, "**not met**"},
+		{"raw coverage just under, exactly 85% without the unseen", pkgReport{Killed: 85, NotCovered: 16, Unseen: 1, Efficacy: 100, Coverage: 84.16}, "met (adjusted only)"},
+		{"equivalents make it", pkgReport{Killed: 89, Lived: 11, Equivalent: 2, Efficacy: 89, Coverage: 100}, "met (adjusted only)"},
+		{"even adjusted, short", pkgReport{Killed: 80, Lived: 20, Equivalent: 1, Efficacy: 80, Coverage: 100}, "**not met**"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.rep.target(); got != tc.want {
+				t.Errorf("target() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadRun(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"pkg_exitcode.json": `{"files":[]}`,
+		"pkg_exitcode.run":  "measured: 2026-12-01T23:00:00Z\nrevision: abc1234\nruntime: 12s\nworkers: \"1\"\ntimeoutCoefficient: \"10\"\nload: 1 2 3\n",
+		"pkg_risk.json":     `{"files":[]}`,
+		"pkg_risk.run":      "measured: x\nunknown: y\n",
+	})
+	rep, err := load(dir, "pkg/exitcode", nil, noSource(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pkgRun{Measured: "2026-12-01T23:00:00Z", Revision: "abc1234", Runtime: "12s", Workers: "1", TimeoutCoefficient: "10", Load: "1 2 3"}
+	if diff := cmp.Diff(want, rep.Run); diff != "" {
+		t.Errorf("run (-want +got):\n%s", diff)
+	}
+	if _, err := load(dir, "pkg/risk", nil, noSource(t)); err == nil {
+		t.Error("a .run file with an unknown field was accepted")
+	}
+}
+
+func TestRender(t *testing.T) {
 	reports := []pkgReport{
-		{Pkg: "pkg/exitcode", Killed: 8, Efficacy: 100, Coverage: 100},
-		summarize("pkg/risk", res),
+		{Pkg: "pkg/exitcode", Killed: 8, Efficacy: 100, Coverage: 100,
+			Run: pkgRun{Measured: "2026-12-01T23:00:00Z", Revision: "abc1234", Runtime: "12s", Workers: "1", TimeoutCoefficient: "10", Load: "1 2 3"}},
+		{Pkg: "pkg/risk", Killed: 1, Lived: 2, NotCovered: 2, Efficacy: 33.33, Coverage: 60, Equivalent: 1, Unseen: 1,
+			Survivors: []mutant{
+				{File: "pkg/risk/risk.go", Line: 7, Column: 9, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED", Equivalent: "a equals b nowhere"},
+				{File: "pkg/risk/risk.go", Line: 7, Column: 9, Type: "CONDITIONALS_NEGATION", Status: "LIVED"},
+				{File: "pkg/risk/risk.go", Line: 9, Column: 2, Type: "ARITHMETIC_BASE", Status: "TIMED OUT"},
+			},
+			Unused: []equivalent{{File: "pkg/risk/risk.go", Line: 8, Column: 12, Mutator: "ARITHMETIC_BASE"}}},
 		{Pkg: "pkg/probe", Skipped: "the time budget of 60s was spent before this package started"},
 	}
 	var b strings.Builder
-	if err := render(&b, run{Version: "v0.6.0", Workers: "2", Runtime: "75s"}, reports); err != nil {
+	if err := render(&b, "v0.6.0", reports); err != nil {
 		t.Fatal(err)
 	}
 	got := b.String()
-	for _, line := range []string{
-		"| Tool | gremlins v0.6.0 (hack/tools/gremlins), default mutators |",
-		"| Workers | 2 |",
-		"| Runtime | 75s |",
-	} {
-		if !strings.Contains(got, line+"\n") {
-			t.Errorf("header lacks %q:\n%s", line, got)
-		}
-	}
-	if strings.Contains(got, "| Load average") {
-		t.Errorf("an empty header field is printed:\n%s", got)
+	if !strings.Contains(got, "| Tool | gremlins v0.6.0 (hack/tools/gremlins), default mutators |\n") {
+		t.Errorf("header lacks the tool:\n%s", got)
 	}
 	_, tables, ok := strings.Cut(got, "## Per package\n\n")
 	if !ok {
 		t.Fatalf("no per-package section:\n%s", got)
 	}
-	want := `| package | killed | lived | not covered | timed out | not viable | efficacy | mutator coverage |
-|---|---:|---:|---:|---:|---:|---:|---:|
-| ` + "`pkg/exitcode`" + ` | 8 | 0 | 0 | 0 | 0 | 100.00% | 100.00% |
-| ` + "`pkg/risk`" + ` | 2 | 2 | 1 | 1 | 1 | 50.00% | 80.00% |
-| ` + "`pkg/probe`" + ` | not measured this run | | | | | | |
-
-Not measured this run:
+	want := "| package | killed | lived | equivalent | not covered | unseen | timed out | not viable | efficacy raw | adjusted | mutator coverage raw | adjusted | target |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n" +
+		"| `pkg/exitcode` | 8 | 0 | 0 | 0 | 0 | 0 | 0 | 100.00% | 100.00% | 100.00% | 100.00% | met (raw) |\n" +
+		"| `pkg/risk` | 1 | 2 | 1 | 2 | 1 | 0 | 0 | 33.33% | 50.00% | 60.00% | 75.00% | **not met** |\n" +
+		"| `pkg/probe` | not measured | | | | | | | | | | | |\n" + `
+Not measured:
 
 - ` + "`pkg/probe`" + `: the time budget of 60s was spent before this package started
+
+## When each was measured
+
+Packages may come from separate runs (hack/mutate.sh keeps each package's results in ` + "`MUTATE_RESULTS`" + `); each row is its own run.
+
+| package | measured (UTC) | revision | runtime | workers | timeout coefficient | load average (1/5/15 min) at the start and end |
+|---|---|---|---|---:|---:|---|
+| ` + "`pkg/exitcode`" + ` | 2026-12-01T23:00:00Z | abc1234 | 12s | 1 | 10 | 1 2 3 |
+| ` + "`pkg/risk`" + ` | unknown (no .run file) | | | | | |
 
 ## Surviving mutants
 
@@ -128,9 +381,13 @@ Not measured this run:
 
 | where | mutator | status |
 |---|---|---|
-| pkg/risk/compact.go:7:2 | CONDITIONALS_NEGATION | LIVED |
-| pkg/risk/risk.go:31:5 | ARITHMETIC_BASE | TIMED OUT |
-| pkg/risk/risk.go:31:12 | CONDITIONALS_BOUNDARY | LIVED |
+| pkg/risk/risk.go:7:9 | CONDITIONALS_BOUNDARY | lived (equivalent: a equals b nowhere) |
+| pkg/risk/risk.go:7:9 | CONDITIONALS_NEGATION | LIVED |
+| pkg/risk/risk.go:9:2 | ARITHMETIC_BASE | TIMED OUT |
+
+Declared equivalent, but not lived in this run (killed, or no longer mutated there): remove from hack/mutate/equivalent.yaml:
+
+- pkg/risk/risk.go:8:12 ARITHMETIC_BASE
 `
 	if diff := cmp.Diff(want, tables); diff != "" {
 		t.Errorf("tables (-want +got):\n%s", diff)
@@ -139,7 +396,7 @@ Not measured this run:
 
 func TestRenderNoSurvivors(t *testing.T) {
 	var b strings.Builder
-	if err := render(&b, run{}, []pkgReport{{Pkg: "pkg/exitcode", Killed: 8, Efficacy: 100, Coverage: 100}}); err != nil {
+	if err := render(&b, "v0.6.0", []pkgReport{{Pkg: "pkg/exitcode", Killed: 8, Efficacy: 100, Coverage: 100}}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasSuffix(b.String(), "## Surviving mutants\n\nNone: every mutant that a test reaches was killed.\n") {
