@@ -124,6 +124,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdProbe(configFlags, streams),
 		NewCmdKubeconfig(configFlags, streams),
 		NewCmdWhoami(configFlags, streams),
+		NewCmdAudit(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	registerRootCompletions(cmd, configFlags)
