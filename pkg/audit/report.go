@@ -224,8 +224,19 @@ func NewClusterRecord(results []Result, withRules bool) ClusterRecord {
 		}
 		return order[a.Findings[0].Check]
 	}
+	clusterWide := func(a AccountRecord) int {
+		n := 0
+		for _, f := range a.Findings {
+			if f.ClusterWide {
+				n++
+			}
+		}
+		return n
+	}
+	// The riskiest first: by the gravest check held, then by how many
+	// checks hold in every namespace, then by how many checks in all.
 	slices.SortStableFunc(rec.Accounts, func(a, b AccountRecord) int {
-		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(len(b.Findings), len(a.Findings)),
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(clusterWide(b), clusterWide(a)), cmp.Compare(len(b.Findings), len(a.Findings)),
 			strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	s := &rec.Summary
