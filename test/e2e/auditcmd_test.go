@@ -131,7 +131,9 @@ func newAuditFixture(t *testing.T) *auditFixture {
 	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: crb}, RoleRef: proxy, Subjects: []rbacv1.Subject{sa(ns[4], "sa-2")}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating ClusterRoleBinding: %v", err)
 	}
-	t.Cleanup(func() { _ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), crb, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), crb, metav1.DeleteOptions{})
+	})
 	// (5) a default account, and in a second namespace as well.
 	deploy := clusterRole("aud-"+run+"-deploy", rbacv1.PolicyRule{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"create"}})
 	roleBinding(ns[5], "deploy", deploy, sa(ns[5], "default"))
@@ -500,7 +502,9 @@ func TestAuditFaults(t *testing.T) {
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: auditor}}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), cr, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = client.RbacV1().ClusterRoleBindings().Delete(context.Background(), cr, metav1.DeleteOptions{})
+		})
 		bindRole(t, ns, auditor, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts/token"}, Verbs: []string{"create"}})
 		kc := tokenKubeconfig(t, requestToken(t, ns, auditor), ns)
 
