@@ -90,6 +90,10 @@ step 0 kubectl access kubeconfig ci -n demo --duration 1h --output-file "$work/c
 step 0 ls -l "$work/ci.kubeconfig"
 step 0 kubectl --kubeconfig "$work/ci.kubeconfig" auth whoami
 step 0 kubectl --kubeconfig "$work/ci.kubeconfig" get configmaps
+
+note "kubectl access audit: every service account of the cluster, each as its own short-lived token, riskiest first"
+note "(ops through cluster-admin, the webhook-demo accounts through the webhook; the rest counted in one line)"
+step 8 kubectl access audit --fail-on-risk
 if (( failed )); then
   echo "demo: a step did not exit as expected" >&2
   exit 1

@@ -125,6 +125,7 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 		NewCmdKubeconfig(configFlags, streams),
 		NewCmdWhoami(configFlags, streams),
 		NewCmdCheck(configFlags, streams),
+		NewCmdAudit(configFlags, streams),
 		NewCmdVersion(streams),
 	)
 	registerRootCompletions(cmd, configFlags)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -215,13 +214,8 @@ type WhoamiFlags struct {
 	namespaces []string
 	// concurrency bounds the reviews in flight.
 	concurrency int
-	// failOnRisk is the --fail-on-risk value: a severity, true (high) or
-	// false; "" when not given.
-	failOnRisk string
-	// riskIgnore are the --risk-ignore values, CHECK[:NAMESPACE].
-	riskIgnore []string
-	// riskExceptions is the --risk-exceptions file.
-	riskExceptions string
+	// risk are --fail-on-risk, --risk-ignore and --risk-exceptions.
+	risk riskFlags
 	// verify asks the server about every risk action even when the rules
 	// review is complete.
 	verify bool
@@ -245,10 +239,7 @@ func (f *WhoamiFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "If true, review every namespace. The namespaces are listed with the kubeconfig's own credentials.")
 	fs.StringSliceVar(&f.namespaces, "namespaces", nil, "Comma-separated namespaces to review, instead of the one from -n or the context.")
 	fs.IntVar(&f.concurrency, "concurrency", review.DefaultConcurrency, "How many SelfSubjectRulesReviews to send at once.")
-	fs.StringVar(&f.failOnRisk, "fail-on-risk", "", "Exit with code 8 after printing when a rule or an action allowed outside the listed rules is risky at `SEVERITY` or worse, and with 9 when the review is incomplete and such an action could not be verified. One of: critical, high, medium, low; alone it means high (true and false are also accepted). Write the value with =, e.g. --fail-on-risk=critical.")
-	fs.Lookup("fail-on-risk").NoOptDefVal = risk.High.String()
-	fs.StringArrayVar(&f.riskIgnore, "risk-ignore", nil, "Accept the findings of a risk check, `CHECK[:NAMESPACE]` (see docs/risks.md): still printed, marked accepted, and not counted by --fail-on-risk. Repeat for several.")
-	fs.StringVar(&f.riskExceptions, "risk-exceptions", "", "A YAML `FILE` of accepted findings (kind RiskExceptions; see the help text): each still printed, marked accepted with its reason, and not counted by --fail-on-risk.")
+	f.risk.addRiskFlags(fs, "a rule or an action allowed outside the listed rules is risky", "the review is incomplete and such an action could not be verified")
 	fs.BoolVar(&f.verify, "verify", false, "If true, ask the server (SelfSubjectAccessReview, as the token) about every risky action in every namespace reviewed, even when the rules review is complete. Done anyway when the server marks a review incomplete.")
 	fs.BoolVar(&f.showBaseline, "show-baseline", false, "If true, list the rules every authenticated user or every service account holds (the baseline, read from the cluster's RBAC) in the table, marked in a BASELINE column, instead of folding them into one line. -o json|yaml always lists every rule.")
 	fs.BoolVar(&f.explain, "explain", false, "If true, name for every rule the binding(s) and role(s) that grant it, and through which subject (the account or one of its groups), from the RBAC objects read with the kubeconfig's credentials; a right no RBAC object grants is labelled as granted elsewhere. Also in -o json|yaml (grantedBy).")
@@ -301,39 +292,8 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 		}
 		o.actions = append(o.actions, a)
 	}
-	o.riskErr = o.parseRiskFlags(fs.Changed("fail-on-risk"))
+	o.threshold, o.exceptions, o.riskErr = f.risk.parse(fs.Changed("fail-on-risk"))
 	return o, nil
-}
-
-// parseRiskFlags reads the threshold and the exceptions; a bad value is a
-// usage error naming its flag.
-func (o *WhoamiOptions) parseRiskFlags(thresholdSet bool) error {
-	if thresholdSet {
-		t, err := risk.ParseThreshold(o.failOnRisk)
-		if err != nil {
-			return exitcode.Usagef("--fail-on-risk: %v", err)
-		}
-		o.threshold = t
-	}
-	for i, v := range o.riskIgnore {
-		e, err := risk.ParseIgnore(v)
-		if err != nil {
-			return exitcode.Usagef("--risk-ignore (value %d of %d): %v", i+1, len(o.riskIgnore), err)
-		}
-		o.exceptions = append(o.exceptions, e)
-	}
-	if o.riskExceptions != "" {
-		data, err := os.ReadFile(o.riskExceptions)
-		if err != nil {
-			return exitcode.Usagef("--risk-exceptions: %v", err)
-		}
-		list, err := risk.ParseExceptions(data)
-		if err != nil {
-			return exitcode.Usagef("--risk-exceptions %s: %v", o.riskExceptions, err)
-		}
-		o.exceptions = append(o.exceptions, list...)
-	}
-	return nil
 }
 
 func (o *WhoamiOptions) identityOptions() *identityOptions { return &o.identity }

@@ -2,6 +2,7 @@ package review
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,16 +52,23 @@ func TestVerified(t *testing.T) {
 	got := Verified(results, verifications, []risk.Action{plain})
 	record := func(ns string, a risk.Action) VerifiedAction {
 		return VerifiedAction{Namespace: ns, Action: a.String(), Verb: a.Verb, Group: a.Group, Resource: a.Resource,
-			Subresource: a.Subresource, Name: a.Name, NonResourceURL: a.NonResourceURL, Checks: checksOf()[a], Requested: a == plain}
+			Subresource: a.Subresource, Name: a.Name, NonResourceURL: a.NonResourceURL, Checks: checkIDs(a), Requested: a == plain}
+	}
+	graded := func(v VerifiedAction) VerifiedAction {
+		for _, c := range checksOf()[risky] {
+			sev, note := c.SeverityIn(v.Namespace)
+			v.Risks = append(v.Risks, VerifiedRisk{Check: c.ID, Severity: sev, SeverityNote: note})
+		}
+		return v
 	}
 	want := []VerifiedAction{
-		record("covered", risky),
-		record("failed", risky),
+		graded(record("covered", risky)),
+		graded(record("failed", risky)),
 		record("bare", plain),
 		record("bare", plain),
 		record("bare", plain),
 		record("unknown", plain),
-		record("", risky),
+		graded(record("", risky)),
 	}
 	// The rules of the namespace asked cover it.
 	want[0].Allowed, want[0].Verified, want[0].CoveredByRules = true, true, true
@@ -105,29 +113,14 @@ func TestOutsideRules(t *testing.T) {
 	}
 }
 
-func TestVerifiedRisks(t *testing.T) {
-	outside := VerifiedAction{Action: "a", Checks: []string{"c"}, Verified: true, Allowed: true}
-	covered := VerifiedAction{Action: "b", Checks: []string{"c"}, Verified: true, Allowed: true, CoveredByRules: true}
-	unknown := VerifiedAction{Action: "c", Checks: []string{"c"}}
-	denied := VerifiedAction{Action: "d", Checks: []string{"c"}, Verified: true}
-	noRisk := VerifiedAction{Action: "e", Verified: true, Allowed: true}
-	noRiskUnknown := VerifiedAction{Action: "f"}
-	held, unverified := VerifiedRisks([]VerifiedAction{outside, covered, unknown, denied, noRisk, noRiskUnknown})
-	if diff := cmp.Diff([]VerifiedAction{outside}, held); diff != "" {
-		t.Errorf("held (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]VerifiedAction{unknown}, unverified); diff != "" {
-		t.Errorf("unverified (-want +got):\n%s", diff)
-	}
-}
-
 func TestPrintVerified(t *testing.T) {
 	actions := []VerifiedAction{
 		// Not worth a row: verified, not requested, covered or denied.
 		{Action: "get secrets", Namespace: "a", Verified: true, Allowed: true, CoveredByRules: true, Checks: []string{"read-secrets"}},
 		{Action: "get nodes", Verified: true},
 		// Rows, to be sorted by action, then namespace.
-		{Action: "create pods", Namespace: "b", Verified: true, Allowed: true, Reason: "webhook\n  says   yes", Checks: []string{"run", "x"}},
+		{Action: "create pods", Namespace: "b", Verified: true, Allowed: true, Reason: "webhook\n  says   yes", Checks: []string{"run", "x"},
+			Risks: []VerifiedRisk{{Check: "run", Severity: risk.High}, {Check: "x", Severity: risk.Low, Accepted: true}}},
 		{Action: "create pods", Namespace: "a", Verified: true, Allowed: true, Requested: true},
 		{Action: "bind roles", Namespace: "a", Error: "the review failed", EvaluationError: "ignored"},
 		{Action: "bind roles", EvaluationError: "webhook timed out"},
@@ -145,7 +138,7 @@ VERIFIED ACTION   NAMESPACE   ALLOWED   GRANTED BY                              
 bind roles        (cluster)   unknown   not verified: webhook timed out              
 bind roles        a           unknown   not verified: the review failed              
 create pods       a           yes       outside the listed rules                     
-create pods       b           yes       outside the listed rules: webhook says yes   run,x
+create pods       b           yes       outside the listed rules: webhook says yes   run(high),x(low, accepted)
 list pods         a           no        denied by policy                             
 list pods         b           no        -                                            
 watch pods        a           yes       the listed rules                             
@@ -178,7 +171,7 @@ func TestOneLine(t *testing.T) {
 func TestRiskActionsEachOnceInCheckOrder(t *testing.T) {
 	var want []risk.Action
 	for _, c := range risk.Checks() {
-		for _, a := range c.Actions {
+		for _, a := range slices.Concat(c.Actions, c.With) {
 			found := false
 			for _, w := range want {
 				found = found || w == a
@@ -193,10 +186,10 @@ func TestRiskActionsEachOnceInCheckOrder(t *testing.T) {
 	}
 	checks := checksOf()
 	for _, c := range risk.Checks() {
-		for _, a := range c.Actions {
+		for _, a := range slices.Concat(c.Actions, c.With) {
 			n := 0
-			for _, id := range checks[a] {
-				if id == c.ID {
+			for _, other := range checks[a] {
+				if other.ID == c.ID {
 					n++
 				}
 			}
@@ -205,4 +198,13 @@ func TestRiskActionsEachOnceInCheckOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkIDs are the IDs of the risk checks action a is part of.
+func checkIDs(a risk.Action) []string {
+	var ids []string
+	for _, c := range checksOf()[a] {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }

@@ -383,6 +383,11 @@ func (r *Resolver) harden(cfg *rest.Config) *rest.Config {
 	return transport.Harden(cfg, transport.Options{Throttling: r.Throttling})
 }
 
+// CheckScheme returns a *SchemeError when cfg's server is plain http:// and
+// allowHTTP is false, for commands that mint tokens outside Resolve's
+// request (the audit checks once, before its inventory).
+func CheckScheme(cfg *rest.Config, allowHTTP bool) error { return checkScheme(cfg, allowHTTP) }
+
 // checkScheme refuses plain http:// unless allowed.
 func checkScheme(cfg *rest.Config, allowHTTP bool) error {
 	u, _, err := rest.DefaultServerUrlFor(cfg)

@@ -93,6 +93,10 @@ func (b *benchmarks) runAll(ctx context.Context) error {
 	if b.o.only["namespaces"] || b.o.only["verify"] {
 		steps = append(steps, b.namespaces)
 	}
+	// The audit job reuses the extra namespaces, so it runs after them.
+	if b.o.only["audit"] {
+		steps = append(steps, b.auditJob)
+	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err

@@ -56,7 +56,7 @@
 //	-concurrency N       floor concurrency; 0 reads the plugin's default from whoami --help
 //	-qps Q, -burst B     floor client QPS and burst; 0 takes the plugin's (review.FanOutConfig)
 //	-floor FILE          a prebuilt floor binary (default: built into a temporary directory)
-//	-only LIST           run only these jobs: startup,token,probe,whoami,verify,check,namespaces
+//	-only LIST           run only these jobs: startup,token,probe,whoami,verify,check,namespaces,audit
 //	-out FILE            where to write the report; "" prints it only
 package main
 
@@ -115,7 +115,7 @@ func pluginRateLimit(concurrency int) (qps float64, burst int) {
 }
 
 // allJobs are the names -only accepts.
-const allJobs = "startup,token,probe,whoami,verify,check,namespaces"
+const allJobs = "startup,token,probe,whoami,verify,check,namespaces,audit"
 
 func parseFlags(args []string) (*options, error) {
 	o := &options{args: args}
