@@ -182,7 +182,9 @@ func TestParseAuditTimestamps(t *testing.T) {
 }
 
 func TestCriticalPath(t *testing.T) {
-	req := func(from, to float64) request { return request{Verb: "get", Path: "/x", Received: at(from), Completed: at(to)} }
+	req := func(from, to float64) request {
+		return request{Verb: "get", Path: "/x", Received: at(from), Completed: at(to)}
+	}
 	cases := []struct {
 		name   string
 		reqs   []request

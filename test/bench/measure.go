@@ -45,6 +45,10 @@ type variant struct {
 	// Paths are URLs the command was asked to request (probe --path), so
 	// that a request for /api is not taken for discovery.
 	Paths []string
+	// Against names the floor program (issue 19) of the same comparison
+	// that this plugin command is held to, for its critical path; "" for
+	// none.
+	Against string
 }
 
 // sample is one run.
