@@ -1,8 +1,14 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // timed replaces variant v's requests with one per [from, to] interval,
@@ -114,8 +120,8 @@ func TestCriticalPathTarget(t *testing.T) {
 	md := r.markdown()
 	for _, want := range []string{
 		"## Critical path (round trips)",
-		"| whoami | kubectl-access whoami --token-file | 2 | 2 **MISS** | floor: whoami | 2 | 1 |",
-		"| token-secret | kubectl-access token | 2 | 1 | floor: token (Secret) | 2 | 1 |",
+		"| whoami | kubectl-access whoami --token-file | 2 | 2 **MISS** | 2–2 | floor: whoami | 2 | 1 | 1–1 |",
+		"| token-secret | kubectl-access token | 2 | 1 | 1–1 | floor: token (Secret) | 2 | 1 | 1–1 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report lacks %q", want)
@@ -205,5 +211,83 @@ current-context: x
 		if err := check(out); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestCriticalPathsOverRounds(t *testing.T) {
+	c := &comparison{Variants: []variant{{Name: "a", Against: "f"}, {Name: "f"}, {Name: "other"}}}
+	c.Paths = [][]int{{3, 2, 4}, {2, 2}, nil}
+	if lo, hi, ok := c.criticalPaths(0); lo != 2 || hi != 4 || !ok {
+		t.Errorf("criticalPaths(0) = %d, %d, %v; want the fewest 2 and the most 4", lo, hi, ok)
+	}
+	c.Paths[1] = []int{2, -1}
+	if _, _, ok := c.criticalPaths(1); ok {
+		t.Error("a round without timestamps was taken for a known path")
+	}
+	if _, _, ok := c.criticalPaths(2); ok {
+		t.Error("a variant neither traced nor with requests has a path")
+	}
+	for v, want := range []bool{true, true, false} {
+		if got := c.traced(v); got != want {
+			t.Errorf("traced(%d) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+// TestRunTracesEveryRound runs a comparison of three commands: the
+// plugin command and its floor program have their critical path read in
+// every round, the third only its first round's requests.
+func TestRunTracesEveryRound(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// What each read of the log finds, in order: the plugin command sends
+	// two requests one after the other in round 1 and together in round 2;
+	// the floor sends them together, and once without timestamps.
+	sent := [][]string{
+		{timedEvent("a1", "ResponseComplete", "/x", at(0), at(1)), timedEvent("a2", "ResponseComplete", "/y", at(2), at(3))},
+		{timedEvent("f1", "ResponseComplete", "/x", at(0), at(1)), timedEvent("f2", "ResponseComplete", "/y", at(0.5), at(1))},
+		{timedEvent("o1", "ResponseComplete", "/z", at(0), at(1))},
+		{timedEvent("a3", "ResponseComplete", "/x", at(0), at(1)), timedEvent("a4", "ResponseComplete", "/y", at(0.5), at(3))},
+		{event("f3", "ResponseComplete", "get", "/x", pluginUA)},
+	}
+	reads := 0
+	l := &auditLog{path: path, mark: func(_ context.Context, userAgent string) error {
+		if reads >= len(sent) {
+			return fmt.Errorf("read %d of the audit log, want %d", reads+1, len(sent))
+		}
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.WriteString(strings.Join(sent[reads], "") + event("m", "ResponseComplete", "get", "/m", userAgent))
+		reads++
+		return err
+	}}
+	ok := []string{"/bin/sh", "-c", "exit 0"}
+	c := &comparison{ID: "t", Pairs: 2, Variants: []variant{
+		{Name: "a", Shown: "a", Argv: ok, Against: "f"},
+		{Name: "f", Shown: "f", Argv: ok},
+		{Name: "other", Shown: "other", Argv: ok},
+	}}
+	r := &runner{dir: dir, audit: l, env: []string{"PATH=/bin:/usr/bin"}}
+	r.run(context.Background(), c)
+	if c.Err != nil {
+		t.Fatal(c.Err)
+	}
+	if reads != len(sent) {
+		t.Errorf("the audit log was read %d times, want %d", reads, len(sent))
+	}
+	if diff := cmp.Diff([][]int{{2, 1}, {1, -1}, nil}, c.Paths); diff != "" {
+		t.Errorf("Paths (-want +got):\n%s", diff)
+	}
+	if got := describeRequests(c.Requests[0]["kubectl-access"]); got != "get /x; get /y" {
+		t.Errorf("the plugin command's requests are %q, want its first round's", got)
+	}
+	if got := describeRequests(c.Requests[2]["kubectl-access"]); got != "get /z" {
+		t.Errorf("the other command's requests are %q, want its first round's", got)
 	}
 }
