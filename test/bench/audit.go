@@ -39,6 +39,11 @@ type auditEvent struct {
 	Verb       string `json:"verb"`
 	RequestURI string `json:"requestURI"`
 	UserAgent  string `json:"userAgent"`
+	// Received is when the server received the request, StageAt when the
+	// event's stage (ResponseComplete, or ResponseStarted for a watch)
+	// was reached.
+	Received time.Time `json:"requestReceivedTimestamp"`
+	StageAt  time.Time `json:"stageTimestamp"`
 }
 
 // request is one HTTP request as the audit log records it.
@@ -48,7 +53,15 @@ type request struct {
 	Verb string
 	// Path is the request URI without its query.
 	Path string
+	// Received is when the server received it and Completed when it
+	// finished answering (its last stage); zero when the log does not say.
+	Received, Completed time.Time
 }
+
+// route is what a request asked for, without its timing.
+type route struct{ Verb, Path string }
+
+func (r request) route() route { return route{r.Verb, r.Path} }
 
 // agentOf returns the product of a user agent, the part before the first
 // "/" or space: kubectl for "kubectl/v1.37.2 (linux/amd64) kubernetes/abc",
@@ -68,7 +81,13 @@ func agentOf(userAgent string) string {
 // last line (no newline yet) is ignored: the server is still writing it.
 func parseAudit(r io.Reader, stopAgent string) (byAgent map[string][]request, sawStop bool, err error) {
 	byAgent = map[string][]request{}
-	seen := map[string]bool{}
+	// seen locates each audit ID's request, so that a later stage of it
+	// (ResponseComplete after ResponseStarted) moves its completion.
+	type place struct {
+		agent string
+		i     int
+	}
+	seen := map[string]place{}
 	br := bufio.NewReaderSize(r, 64<<10)
 	for line := 1; ; line++ {
 		text, err := br.ReadBytes('\n')
@@ -90,12 +109,18 @@ func parseAudit(r io.Reader, stopAgent string) (byAgent map[string][]request, sa
 			return byAgent, true, nil
 		}
 		agent := agentOf(ev.UserAgent)
-		if agent == harnessAgent || ev.AuditID == "" || seen[ev.AuditID] {
+		if agent == harnessAgent || ev.AuditID == "" {
 			continue
 		}
-		seen[ev.AuditID] = true
+		if at, ok := seen[ev.AuditID]; ok {
+			if q := &byAgent[at.agent][at.i]; ev.StageAt.After(q.Completed) {
+				q.Completed = ev.StageAt
+			}
+			continue
+		}
+		seen[ev.AuditID] = place{agent, len(byAgent[agent])}
 		path, _, _ := strings.Cut(ev.RequestURI, "?")
-		byAgent[agent] = append(byAgent[agent], request{Verb: ev.Verb, Path: path})
+		byAgent[agent] = append(byAgent[agent], request{Verb: ev.Verb, Path: path, Received: ev.Received, Completed: ev.StageAt})
 	}
 }
 
@@ -118,13 +143,13 @@ func isDiscovery(path string) bool {
 // describeRequests sums up requests for a table cell: "verb path" in first
 // seen order, with ×N for repeats.
 func describeRequests(reqs []request) string {
-	counts := map[request]int{}
-	var order []request
+	counts := map[route]int{}
+	var order []route
 	for _, r := range reqs {
-		if counts[r] == 0 {
-			order = append(order, r)
+		if counts[r.route()] == 0 {
+			order = append(order, r.route())
 		}
-		counts[r]++
+		counts[r.route()]++
 	}
 	parts := make([]string, 0, len(order))
 	for _, r := range order {
@@ -217,4 +242,56 @@ func countRequests(byAgent map[string][]request) int {
 		n += len(reqs)
 	}
 	return n
+}
+
+// criticalPath is the number of round trips on the longest chain of
+// requests of which each was received by the server after the one before
+// had been answered: requests that overlap in time count once, requests
+// sent one after the other count each. It is read from the audit log's
+// timestamps (requestReceivedTimestamp, and the stageTimestamp of the
+// request's last stage), so it measures what a command did, not what it
+// was meant to do. ok is false when a request has no timestamps; 0 for no
+// requests.
+//
+// The server's clock is the only one used, so the chain is exact as far
+// as it goes; on a loaded machine a request sent right after another was
+// answered can be logged as received a few microseconds before the first
+// one's completion was stamped, which shortens the path, never lengthens
+// it.
+func criticalPath(reqs []request) (depth int, ok bool) {
+	for _, q := range reqs {
+		if q.Received.IsZero() || q.Completed.IsZero() {
+			return 0, false
+		}
+	}
+	// Longest chain in an interval order: visit the requests by the time
+	// they were received; before each, fold in every request answered by
+	// then. O(n log n), for the tens of thousands of whoami -A --verify.
+	byReceived := slices.Clone(reqs)
+	slices.SortFunc(byReceived, func(a, b request) int { return a.Received.Compare(b.Received) })
+	byCompleted := make([]int, len(byReceived))
+	for i := range byCompleted {
+		byCompleted[i] = i
+	}
+	slices.SortFunc(byCompleted, func(a, b int) int { return byReceived[a].Completed.Compare(byReceived[b].Completed) })
+	chain := make([]int, len(byReceived))
+	best, done := 0, 0
+	for i, q := range byReceived {
+		for done < len(byCompleted) && !byReceived[byCompleted[done]].Completed.After(q.Received) {
+			best = max(best, chain[byCompleted[done]])
+			done++
+		}
+		chain[i] = best + 1
+		depth = max(depth, chain[i])
+	}
+	return depth, true
+}
+
+// allRequests merges the requests of every user agent.
+func allRequests(byAgent map[string][]request) []request {
+	var all []request
+	for _, a := range agents(byAgent) {
+		all = append(all, byAgent[a]...)
+	}
+	return all
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -134,13 +135,105 @@ func TestIsDiscovery(t *testing.T) {
 }
 
 func TestDescribeRequests(t *testing.T) {
+	// Requests at different times are the same request for the summary.
 	got := describeRequests([]request{
-		{"list", "/api/v1/namespaces"},
-		{"create", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"},
-		{"create", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"},
+		{Verb: "list", Path: "/api/v1/namespaces", Received: at(0), Completed: at(1)},
+		{Verb: "create", Path: "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", Received: at(1), Completed: at(2)},
+		{Verb: "create", Path: "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", Received: at(1), Completed: at(3)},
 	})
 	want := "list /api/v1/namespaces; create /apis/authorization.k8s.io/v1/selfsubjectrulesreviews ×2"
 	if got != want {
 		t.Errorf("describeRequests = %q, want %q", got, want)
+	}
+}
+
+// at is a point in time ms milliseconds after a fixed origin.
+func at(ms float64) time.Time {
+	return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(ms * float64(time.Millisecond)))
+}
+
+// timedEvent is one audit log line with its timestamps, as kube-apiserver
+// writes them (microseconds).
+func timedEvent(id, stage, uri string, received, done time.Time) string {
+	const micro = "2006-01-02T15:04:05.000000Z07:00"
+	return `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"` + id + `","stage":"` + stage +
+		`","requestURI":"` + uri + `","verb":"get","userAgent":"` + pluginUA + `","requestReceivedTimestamp":"` + received.Format(micro) +
+		`","stageTimestamp":"` + done.Format(micro) + `"}` + "\n"
+}
+
+func TestParseAuditTimestamps(t *testing.T) {
+	// A watch: received at 0, started at 1, completed at 9; the completion
+	// is its last stage, whatever the order of the lines.
+	log := timedEvent("1", "ResponseStarted", "/a", at(0), at(1)) +
+		timedEvent("2", "ResponseComplete", "/b", at(0.5), at(2)) +
+		timedEvent("1", "ResponseComplete", "/a", at(0), at(9)) +
+		timedEvent("1", "ResponseStarted", "/a", at(0), at(1))
+	got, _, err := parseAudit(strings.NewReader(log), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]request{"kubectl-access": {
+		{Verb: "get", Path: "/a", Received: at(0), Completed: at(9)},
+		{Verb: "get", Path: "/b", Received: at(0.5), Completed: at(2)},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parseAudit (-want +got):\n%s", diff)
+	}
+}
+
+func TestCriticalPath(t *testing.T) {
+	req := func(from, to float64) request {
+		return request{Verb: "get", Path: "/x", Received: at(from), Completed: at(to)}
+	}
+	cases := []struct {
+		name   string
+		reqs   []request
+		want   int
+		wantOK bool
+	}{
+		{name: "no request is no round trip", reqs: nil, want: 0, wantOK: true},
+		{name: "one request is one round trip", reqs: []request{req(0, 1)}, want: 1, wantOK: true},
+		{name: "requests in flight together are one round trip", reqs: []request{req(0, 2), req(0.1, 1.5)}, want: 1, wantOK: true},
+		{name: "a request received after another was answered is the next round trip", reqs: []request{req(0, 1), req(1.1, 2)}, want: 2, wantOK: true},
+		{name: "received at the very instant the other was answered follows it", reqs: []request{req(0, 1), req(1, 2)}, want: 2, wantOK: true},
+		{name: "received a microsecond before the other was answered overlaps it", reqs: []request{req(0, 1), req(0.999, 2)}, want: 1, wantOK: true},
+		{
+			name: "the token's pair after the caller's pair is two round trips, in any order",
+			reqs: []request{req(5, 6), req(0, 1), req(5.1, 7), req(0.2, 1.2)},
+			want: 2, wantOK: true,
+		},
+		{
+			name: "the longest chain counts, not the number of requests",
+			// 0-1 then 2-3 then 4-5: three; 0-4.5 overlaps all but the last.
+			reqs: []request{req(0, 4.5), req(0, 1), req(2, 3), req(4, 5), req(0.5, 1.5)},
+			want: 3, wantOK: true,
+		},
+		{
+			name: "a chain through a short request after a long one",
+			// 0-10 | 0-1, 1.5-2, 2.5-3 | 10.5-11 after both.
+			reqs: []request{req(0, 10), req(0, 1), req(1.5, 2), req(2.5, 3), req(10.5, 11)},
+			want: 4, wantOK: true,
+		},
+		{name: "a request without timestamps leaves it unknown", reqs: []request{req(0, 1), {Verb: "get", Path: "/x"}}, want: 0, wantOK: false},
+		{name: "a request without a completion leaves it unknown", reqs: []request{{Verb: "get", Path: "/x", Received: at(1)}}, want: 0, wantOK: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := criticalPath(tc.reqs)
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("criticalPath = %d, %v; want %d, %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
+
+func TestAllRequests(t *testing.T) {
+	got := allRequests(map[string][]request{
+		"kubectl": {{Verb: "get", Path: "/b"}},
+		"curl":    {{Verb: "get", Path: "/a"}, {Verb: "get", Path: "/c"}},
+	})
+	want := []request{{Verb: "get", Path: "/a"}, {Verb: "get", Path: "/c"}, {Verb: "get", Path: "/b"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("allRequests (-want +got):\n%s", diff)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 )
 
@@ -38,7 +40,24 @@ const (
 	nameWhoamiAll = "kubectl-access whoami -A"
 	nameFloor     = "floor (minimal Go)"
 	nameLoop      = "kubectl can-i loop"
+
+	nameKubeconfig         = "kubectl-access kubeconfig"
+	nameKubeconfigDispatch = "kubectl access kubeconfig"
+
+	// The floors of issue 19 (test/bench/floor/bare, lib and jobs).
+	nameBareFloor         = "bare Go floor (tls + http)"
+	nameLibVersion        = "library floor version"
+	nameLibHelp           = "library floor --help"
+	nameFloorToken        = "floor: token (Secret)"
+	nameFloorTokenRequest = "floor: token (TokenRequest)"
+	nameFloorProbe        = "floor: probe"
+	nameFloorWhoami       = "floor: whoami"
+	nameFloorKubeconfig   = "floor: kubeconfig"
 )
+
+// libFloorVersion starts what the library floor's version prints
+// (test/bench/floor/internal/libfloor.VersionLine).
+const libFloorVersion = "kubectl-access-floor v0"
 
 // Requests sent to obtain a token, per the token command's design and the
 // issue's floor: the ServiceAccount and its Secrets, then a TokenRequest
@@ -81,6 +100,9 @@ func (b *benchmarks) runAll(ctx context.Context) error {
 	}
 	if b.o.only["whoami"] {
 		steps = append(steps, b.whoami)
+	}
+	if b.o.only["kubeconfig"] {
+		steps = append(steps, b.kubeconfig)
 	}
 	if b.o.only["verify"] {
 		steps = append(steps, b.verify)
@@ -150,6 +172,24 @@ func (b *benchmarks) short(shown string) string {
 	return strings.ReplaceAll(shown, b.work+string(filepath.Separator), "")
 }
 
+// against sets the floor program v is held to, by its variant name in the
+// same comparison.
+func against(v variant, floor string) variant {
+	v.Against = floor
+	return v
+}
+
+// floorJob is a variant running a subcommand of the job floors
+// (test/bench/floor/jobs) with the runner's kubeconfig.
+func (b *benchmarks) floorJob(name string, check func(string) error, args ...string) variant {
+	return variant{
+		Name:  name,
+		Shown: b.short("floor/jobs " + strings.Join(args, " ")),
+		Argv:  append([]string{b.o.jobFloor}, args...),
+		Check: check,
+	}
+}
+
 // kubectl is a variant running kubectl.
 func kubectl(name string, check func(string) error, args ...string) variant {
 	return variant{Name: name, Shown: "kubectl " + strings.Join(args, " "), Argv: append([]string{"kubectl"}, args...), Check: check}
@@ -180,6 +220,9 @@ func (b *benchmarks) startup(ctx context.Context) error {
 			b.plugin(nameVersion, 0, contains1("kubectl-access "), "version"),
 			kubectl(nameKubectlVersion, contains1("Client Version"), "version", "--client"),
 			b.dispatched(nameDispatchVersion, 0, contains1("kubectl-access "), "version"),
+			{Name: nameBareFloor, Shown: "floor/bare", Argv: []string{b.o.bareFloor}, Check: equals("bare floor\n")},
+			{Name: nameLibVersion, Shown: "floor/lib version", Argv: []string{b.o.libFloor, "version"}, Check: contains1(libFloorVersion)},
+			{Name: nameLibHelp, Shown: "floor/lib --help", Argv: []string{b.o.libFloor, "--help"}, Check: contains1("kubectl-access-floor")},
 		},
 	})
 	return nil
@@ -194,9 +237,10 @@ func (b *benchmarks) token(ctx context.Context) error {
 		Unavailable: b.unavailable("token"),
 		Variants: []variant{
 			b.plugin(nameToken, tokenRequestsRequest, jwtFor(reader), "token", readerSA),
-			b.plugin(nameTokenRequest, 1, jwtFor(reader), "token", readerSA, "--source=request"),
+			against(b.plugin(nameTokenRequest, 1, jwtFor(reader), "token", readerSA, "--source=request"), nameFloorTokenRequest),
 			b.dispatched(nameTokenDispatch, tokenRequestsRequest, jwtFor(reader), "token", readerSA),
 			kubectl(nameCreateToken, jwtFor(reader), "create", "token", readerSA),
+			b.floorJob(nameFloorTokenRequest, jwtFor(reader), "token-request", readerSA),
 		},
 	})
 	b.measure(ctx, &comparison{
@@ -205,9 +249,10 @@ func (b *benchmarks) token(ctx context.Context) error {
 		Pairs:       b.o.pairs,
 		Unavailable: b.unavailable("token"),
 		Variants: []variant{
-			b.plugin(nameToken, tokenRequestsSecret, equals(b.c.legacyToken), "token", legacySA),
+			against(b.plugin(nameToken, tokenRequestsSecret, equals(b.c.legacyToken), "token", legacySA), nameFloorToken),
 			b.dispatched(nameTokenDispatch, tokenRequestsSecret, equals(b.c.legacyToken), "token", legacySA),
 			shell(nameGetSecret, "kubectl get secret "+legacySecret+" -o jsonpath='{.data.token}' | base64 -d", equals(b.c.legacyToken)),
+			b.floorJob(nameFloorToken, equals(b.c.legacyToken), "token", legacySA),
 		},
 	})
 	return nil
@@ -221,12 +266,14 @@ func (b *benchmarks) probe(ctx context.Context) error {
 	// The token's requests, one identity review, one per path.
 	floor := tokenRequestsSecret + 1 + 1
 	answered := allOf(contains1("system:serviceaccount:"+benchNS+":"+legacySA), contains1("200"))
-	probe := b.plugin(nameProbe, floor, answered, "probe", legacySA, "--path", "/api")
+	probe := against(b.plugin(nameProbe, floor, answered, "probe", legacySA, "--path", "/api"), nameFloorProbe)
 	probe.Paths = []string{"/api"}
 	dispatched := b.dispatched(nameProbeDispatch, floor, answered, "probe", legacySA, "--path", "/api")
 	dispatched.Paths = probe.Paths
 	pipeline := shell(namePipeline, pipelineScript, contains1(`"APIVersions"`))
 	pipeline.Paths = probe.Paths // curl's GET /api is the job, not discovery
+	floorProbe := b.floorJob(nameFloorProbe, allOf(contains1("system:serviceaccount:"+benchNS+":"+legacySA+" "), contains1(" 200\n")), "probe", legacySA, "--path", "/api")
+	floorProbe.Paths = probe.Paths
 	b.measure(ctx, &comparison{
 		ID:          "probe",
 		Title:       "probe vs the documented pipeline (kubectl | grep | cut, then curl --insecure)",
@@ -236,6 +283,7 @@ func (b *benchmarks) probe(ctx context.Context) error {
 			probe,
 			dispatched,
 			pipeline,
+			floorProbe,
 		},
 	})
 	return nil
@@ -250,13 +298,58 @@ func (b *benchmarks) whoami(ctx context.Context) error {
 		Unavailable: b.unavailable("whoami"),
 		Variants: []variant{
 			// The identity review and one rules review.
-			b.plugin(nameWhoami, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
+			against(b.plugin(nameWhoami, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile), nameFloorWhoami),
 			b.dispatched(nameWhoamiDispatch, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
 			b.plugin(nameWhoamiSA, tokenRequestsRequest+1+1, contains1(reader), "whoami", readerSA),
 			shell(nameAuthPair, "kubectl auth whoami && kubectl auth can-i --list", contains1(reader), "KUBECONFIG="+b.c.tokenKubeconfig),
+			b.floorJob(nameFloorWhoami, contains1(reader+" "), "whoami", "--token-file", b.c.readerTokenFile),
 		},
 	})
 	return nil
+}
+
+// kubeconfig measures kubectl-access kubeconfig for the service account
+// with a legacy Secret, printed on stdout, against its floor: the token's
+// two requests, then the YAML.
+func (b *benchmarks) kubeconfig(ctx context.Context) error {
+	holds := kubeconfigWith(b.c.legacyToken)
+	b.measure(ctx, &comparison{
+		ID:          "kubeconfig",
+		Title:       "kubeconfig, Secret path (service account with a legacy Secret), printed on stdout, vs its floor",
+		Pairs:       b.o.pairs,
+		Unavailable: b.unavailable("kubeconfig"),
+		Variants: []variant{
+			against(b.plugin(nameKubeconfig, tokenRequestsSecret, holds, "kubeconfig", legacySA), nameFloorKubeconfig),
+			b.dispatched(nameKubeconfigDispatch, tokenRequestsSecret, holds, "kubeconfig", legacySA),
+			b.floorJob(nameFloorKubeconfig, holds, "kubeconfig", legacySA),
+		},
+	})
+	return nil
+}
+
+// kubeconfigWith checks that the output is a kubeconfig whose current
+// context's user holds token and nothing else.
+func kubeconfigWith(token string) func(string) error {
+	return func(out string) error {
+		cfg, err := clientcmd.Load([]byte(out))
+		if err != nil {
+			return fmt.Errorf("not a kubeconfig: %w", err)
+		}
+		ctx := cfg.Contexts[cfg.CurrentContext]
+		if ctx == nil {
+			return fmt.Errorf("no current context %q", cfg.CurrentContext)
+		}
+		user := cfg.AuthInfos[ctx.AuthInfo]
+		switch {
+		case user == nil:
+			return fmt.Errorf("context %q names no user", cfg.CurrentContext)
+		case user.Token != token:
+			return errors.New("the user does not hold the expected token")
+		case len(user.ClientCertificateData) > 0 || user.ClientCertificate != "" || user.Exec != nil || user.AuthProvider != nil:
+			return errors.New("the user holds more than the token")
+		}
+		return nil
+	}
 }
 
 // loopScript lists the namespaces with the admin kubeconfig, as -A does

@@ -33,7 +33,15 @@
 //  6. the requests each command sends, counted by user agent from the API
 //     server's audit log (no hook in the plugin);
 //  7. start-up time, peak memory (rusage of every run), binary and archive
-//     size, next to kubectl's.
+//     size, next to kubectl's;
+//  8. the floors of issue 19, built like the plugin: the bare Go floor
+//     (test/bench/floor/bare, crypto/tls and net/http), the library floor
+//     (test/bench/floor/lib, genericclioptions on cobra plus the typed core,
+//     authentication and authorization clients) beside the start-up, and
+//     per single-shot job a floor program (test/bench/floor/jobs) sending
+//     the job's requests with the best overlap possible; kubectl-access
+//     kubeconfig against its floor; and each command's critical path in
+//     round trips, from the audit log's timestamps, beside its floor's.
 //
 // It prints a Markdown report, with the issue's targets marked PASS or MISS,
 // and writes it to -out (docs/benchmarks.md by default). Commands the
@@ -56,7 +64,7 @@
 //	-concurrency N       floor concurrency; 0 reads the plugin's default from whoami --help
 //	-qps Q, -burst B     floor client QPS and burst; 0 takes the plugin's (review.FanOutConfig)
 //	-floor FILE          a prebuilt floor binary (default: built into a temporary directory)
-//	-only LIST           run only these jobs: startup,token,probe,whoami,verify,check,namespaces,audit
+//	-only LIST           run only these jobs: startup,token,probe,whoami,kubeconfig,verify,check,namespaces,audit
 //	-out FILE            where to write the report; "" prints it only
 package main
 
@@ -88,20 +96,23 @@ func main() {
 
 // options are the parsed flags.
 type options struct {
-	plugin       string
-	binDir       string
-	floor        string
-	ns           []int
-	pairs        int
-	loopPairs    []int
-	verifyPairs  []int
-	startupPairs int
-	concurrency  int
-	qps          float64
-	burst        int
-	only         map[string]bool
-	out          string
-	args         []string
+	plugin string
+	binDir string
+	floor  string
+	// bareFloor, libFloor and jobFloor are the floor programs of issue 19,
+	// built into the work directory when a job needs them.
+	bareFloor, libFloor, jobFloor string
+	ns                            []int
+	pairs                         int
+	loopPairs                     []int
+	verifyPairs                   []int
+	startupPairs                  int
+	concurrency                   int
+	qps                           float64
+	burst                         int
+	only                          map[string]bool
+	out                           string
+	args                          []string
 }
 
 // pluginRateLimit is the client rate limit whoami sets for its fan-out of
@@ -115,7 +126,7 @@ func pluginRateLimit(concurrency int) (qps float64, burst int) {
 }
 
 // allJobs are the names -only accepts.
-const allJobs = "startup,token,probe,whoami,verify,check,namespaces,audit"
+const allJobs = "startup,token,probe,whoami,kubeconfig,verify,check,namespaces,audit"
 
 func parseFlags(args []string) (*options, error) {
 	o := &options{args: args}
@@ -256,7 +267,20 @@ func bench(ctx context.Context, o *options) error {
 		o.burst = burst
 	}
 	if (o.only["namespaces"] || o.only["check"]) && o.floor == "" {
-		if o.floor, err = buildFloor(ctx, work); err != nil {
+		if o.floor, err = buildFloor(ctx, work, "floor", "./test/bench/floor"); err != nil {
+			return err
+		}
+	}
+	if o.only["startup"] {
+		if o.bareFloor, err = buildFloor(ctx, work, "bare-floor", "./test/bench/floor/bare"); err != nil {
+			return err
+		}
+		if o.libFloor, err = buildFloor(ctx, work, "library-floor", "./test/bench/floor/lib"); err != nil {
+			return err
+		}
+	}
+	if o.only["token"] || o.only["probe"] || o.only["whoami"] || o.only["kubeconfig"] {
+		if o.jobFloor, err = buildFloor(ctx, work, "job-floor", "./test/bench/floor/jobs"); err != nil {
 			return err
 		}
 	}
@@ -330,10 +354,12 @@ var concurrencyDefault = regexp.MustCompile(`--concurrency[^\n]*\(default (\d+)\
 func detect(ctx context.Context, r *runner, plugin string) capabilities {
 	caps := capabilities{missing: map[string]string{}}
 	needs := map[string][]string{
-		"token":  nil,
-		"probe":  {"--path", "--token-file"},
-		"whoami": {"--all-namespaces", "--token-file", "--concurrency"},
-		"check":  {"--filename", "--junit"},
+		"token":      nil,
+		"kubeconfig": nil,
+		"probe":      {"--path", "--token-file"},
+		"whoami":     {"--all-namespaces", "--token-file", "--concurrency"},
+		"check":      {"--filename", "--junit"},
+		"audit":      {"--all-contexts"},
 	}
 	for cmd, flags := range needs {
 		_, help, err := r.runOnce(ctx, variant{Shown: "kubectl-access " + cmd + " --help", Argv: []string{plugin, cmd, "--help"}}, false)
@@ -358,14 +384,16 @@ func detect(ctx context.Context, r *runner, plugin string) capabilities {
 	return caps
 }
 
-// buildFloor builds test/bench/floor the way the Makefile builds the plugin
-// (stripped, static, trimmed paths), so that both start alike.
-func buildFloor(ctx context.Context, dir string) (string, error) {
-	out := filepath.Join(dir, "floor")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./test/bench/floor")
+// buildFloor builds the floor program pkg into dir/name the way the
+// Makefile builds the plugin (stripped, static, trimmed paths), so that
+// both start alike.
+func buildFloor(ctx context.Context, dir, name, pkg string) (string, error) {
+	out := filepath.Join(dir, name)
+	fmt.Fprintf(os.Stderr, "bench: building %s\n", pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the floor program: %w\n%s", err, msg)
+		return "", fmt.Errorf("building the floor program %s: %w\n%s", pkg, err, msg)
 	}
 	return out, nil
 }

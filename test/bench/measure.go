@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,6 +46,10 @@ type variant struct {
 	// Paths are URLs the command was asked to request (probe --path), so
 	// that a request for /api is not taken for discovery.
 	Paths []string
+	// Against names the floor program (issue 19) of the same comparison
+	// that this plugin command is held to, for its critical path; "" for
+	// none.
+	Against string
 }
 
 // sample is one run.
@@ -75,6 +80,11 @@ type comparison struct {
 	// Requests[v] is what variant v sent in its first timed round, per
 	// user agent product (nil without an audit log).
 	Requests []map[string][]request
+	// Paths[v] are variant v's critical paths in round trips, one per
+	// timed round, for a plugin command held to a floor program and for
+	// that floor program (-1 where the audit log had no timestamps); nil
+	// for the other variants or without an audit log.
+	Paths [][]int
 	// Unavailable says why the comparison was not run ("" when it was).
 	Unavailable string
 	// Err is why it stopped early.
@@ -96,6 +106,36 @@ func (c *comparison) peakRSS(v int) int64 {
 		return 0
 	}
 	return c.Memory[v]
+}
+
+// criticalPaths returns the fewest and the most round trips on variant
+// v's critical path over its rounds (Paths), or, when no round was traced,
+// those of its first round's requests; ok is false when a round had no
+// timestamps or nothing is known.
+func (c *comparison) criticalPaths(v int) (fewest, most int, ok bool) {
+	if v < len(c.Paths) && len(c.Paths[v]) > 0 {
+		fewest, most = slices.Min(c.Paths[v]), slices.Max(c.Paths[v])
+		return fewest, most, fewest >= 0
+	}
+	if v >= len(c.Requests) || c.Requests[v] == nil {
+		return 0, 0, false
+	}
+	d, ok := criticalPath(allRequests(c.Requests[v]))
+	return d, d, ok
+}
+
+// traced reports whether variant v's critical path is read in every
+// round: it is held to a floor program, or it is one.
+func (c *comparison) traced(v int) bool {
+	if c.Variants[v].Against != "" {
+		return true
+	}
+	for _, o := range c.Variants {
+		if o.Against == c.Variants[v].Name {
+			return true
+		}
+	}
+	return false
 }
 
 // index returns the position of the variant named name, or -1.
@@ -231,10 +271,15 @@ func (r *runner) runOnce(ctx context.Context, v variant, memory bool) (sample, s
 // every variant in turn. A Slow variant's memory is measured in its first
 // round instead, where GNU time's start adds well under 1% to a run of
 // seconds. The requests of each variant's first round are read from the
-// audit log. A failed run stops the comparison and is recorded in c.Err.
+// audit log, and so is every round's critical path of the variants that
+// take part in one (comparison.traced): one round is a sample of a race
+// between a connection's set-up, the scheduler and the server, many show
+// the command's shape. The audit reads fall between the timed runs. A
+// failed run stops the comparison and is recorded in c.Err.
 func (r *runner) run(ctx context.Context, c *comparison) {
 	c.Samples = make([][]sample, len(c.Variants))
 	c.Requests = make([]map[string][]request, len(c.Variants))
+	c.Paths = make([][]int, len(c.Variants))
 	c.Memory = make([]int64, len(c.Variants))
 	for i, v := range c.Variants {
 		if v.Slow {
@@ -252,7 +297,8 @@ func (r *runner) run(ctx context.Context, c *comparison) {
 		fmt.Fprintf(&line, "[%s] round %d/%d:", c.ID, round+1, c.Pairs)
 		for i, v := range c.Variants {
 			var offset int64
-			if round == 0 && r.audit != nil {
+			read := r.audit != nil && (round == 0 || c.traced(i))
+			if read {
 				var err error
 				if offset, err = r.audit.Offset(); err != nil {
 					c.Err = err
@@ -268,10 +314,21 @@ func (r *runner) run(ctx context.Context, c *comparison) {
 			if round == 0 && v.Slow {
 				c.Memory[i] = s.MaxRSS
 			}
-			if round == 0 && r.audit != nil {
-				if c.Requests[i], err = r.audit.Since(ctx, offset); err != nil {
+			if read {
+				sent, err := r.audit.Since(ctx, offset)
+				if err != nil {
 					c.Err = err
 					return
+				}
+				if round == 0 {
+					c.Requests[i] = sent
+				}
+				if c.traced(i) {
+					d, ok := criticalPath(allRequests(sent))
+					if !ok {
+						d = -1
+					}
+					c.Paths[i] = append(c.Paths[i], d)
 				}
 			}
 			fmt.Fprintf(&line, " %s %s", v.Name, fmtDur(s.Wall))

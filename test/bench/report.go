@@ -16,16 +16,26 @@ import (
 	"time"
 )
 
-// The issue's targets.
+// The issues' targets: issue 8's, and issue 19's floors.
 const (
-	probeSpeedup       = 10.0
-	tokenSpeedup       = 3.0
-	whoamiSpeedup      = 3.0
-	loopSpeedup        = 20.0
-	loopTargetN        = 500
-	floorSlack         = 1.5
+	probeSpeedup  = 10.0
+	tokenSpeedup  = 3.0
+	whoamiSpeedup = 3.0
+	// whoamiBinarySpeedup is issue 19's target for the plugin binary
+	// called directly; through kubectl, issue 8's whoamiSpeedup holds.
+	whoamiBinarySpeedup = 6.0
+	loopSpeedup         = 20.0
+	loopTargetN         = 500
+	// floorSlack bounds whoami -A against its minimal-Go floor: issue 8
+	// asked 1.5×, issue 19 that the fan-outs stay within 1.15×.
+	floorSlack = 1.15
+	// startupFloorSlack bounds the plugin's start-up against the library
+	// floor's, jobFloorSlack each single-shot job against its floor
+	// program (issue 19).
+	startupFloorSlack  = 1.1
+	jobFloorSlack      = 1.15
 	startupLimit       = 50 * time.Millisecond
-	memoryLimit        = 64 << 20
+	memoryLimit        = 32 << 20
 	resultPass         = "PASS"
 	resultMiss         = "**MISS**"
 	resultNotMeasured  = "not measured"
@@ -114,6 +124,17 @@ func sizes(o *options) []sizeRow {
 		{name: "kubectl " + filepath.Base(o.binDir), description: "hack/build-controlplane.sh: the same flags"},
 	}
 	paths := []string{o.plugin, filepath.Join(o.binDir, "kubectl")}
+	// The floors of issue 19, when this run built them.
+	for _, f := range []struct{ name, path, description string }{
+		{nameBareFloor, o.bareFloor, "test/bench/floor/bare, built as the plugin is"},
+		{"library floor", o.libFloor, "test/bench/floor/lib, built as the plugin is"},
+		{"job floors", o.jobFloor, "test/bench/floor/jobs, built as the plugin is"},
+	} {
+		if f.path != "" {
+			rows = append(rows, sizeRow{name: f.name, description: f.description})
+			paths = append(paths, f.path)
+		}
+	}
 	for i, p := range paths {
 		rows[i].binary, rows[i].archive, rows[i].err = archiveSize(p)
 	}
@@ -209,8 +230,11 @@ func notMeasured(c *comparison, what string) string {
 }
 
 // speedTarget checks that slow took at least want times as long as fast, as
-// a ratio of medians over the same rounds.
-func (r *report) speedTarget(name, id, slow, fast string, want float64) target {
+// a ratio of medians over the same rounds. bound, when not "", names the
+// floor program of the same job: when the target is missed, its own ratio
+// is shown as the measured bound (issue 19: a missed target with a
+// measured floor is an honest answer).
+func (r *report) speedTarget(name, id, slow, fast string, want float64, bound string) target {
 	t := target{name: name, wanted: fmt.Sprintf("≥ %g×", want), measured: "–"}
 	c := r.find(id)
 	if c == nil || !c.measured() || c.index(slow) < 0 || c.index(fast) < 0 {
@@ -221,6 +245,14 @@ func (r *report) speedTarget(name, id, slow, fast string, want float64) target {
 	t.measured = fmt.Sprintf("%s (%s vs %s; median of pair ratios %s)",
 		fmtRatio(rt.OfMedians), fmtDur(summarize(c.walls(c.index(slow))).Median), fmtDur(summarize(c.walls(c.index(fast))).Median), fmtRatio(rt.MedianOfRatios))
 	t.result = verdict(rt.OfMedians >= want)
+	if t.result == resultMiss && bound != "" && c.index(bound) >= 0 {
+		bt := compare(c.walls(c.index(slow)), c.walls(c.index(bound)))
+		reach := "so the target is within reach of a program with these libraries"
+		if bt.OfMedians < want {
+			reach = "so no program with these libraries meets it"
+		}
+		t.measured += fmt.Sprintf("; measured bound: the floor program (%s) does %s, %s", fmtDur(summarize(c.walls(c.index(bound))).Median), fmtRatio(bt.OfMedians), reach)
+	}
 	t.budget = time.Duration(float64(summarize(c.walls(c.index(slow))).Median) / want)
 	t.requests = countRequests(c.Requests[c.index(fast)])
 	t.dispatched = c.Variants[c.index(fast)].Argv[0] == "kubectl"
@@ -238,14 +270,24 @@ func verdict(ok bool) string {
 func (r *report) targets() []target {
 	var ts []target
 	ts = append(ts,
-		r.speedTarget("probe vs the documented pipeline (kubectl-access binary)", "probe", namePipeline, nameProbe, probeSpeedup),
-		r.speedTarget("probe vs the documented pipeline (kubectl access, through kubectl)", "probe", namePipeline, nameProbeDispatch, probeSpeedup),
-		r.speedTarget("token vs kubectl create token (kubectl-access binary)", "token-request", nameCreateToken, nameToken, tokenSpeedup),
-		r.speedTarget("token vs kubectl create token (kubectl access, through kubectl)", "token-request", nameCreateToken, nameTokenDispatch, tokenSpeedup),
-		r.speedTarget("token vs kubectl get secret | base64 -d (kubectl-access binary)", "token-secret", nameGetSecret, nameToken, tokenSpeedup),
-		r.speedTarget("token vs kubectl get secret | base64 -d (kubectl access, through kubectl)", "token-secret", nameGetSecret, nameTokenDispatch, tokenSpeedup),
-		r.speedTarget("whoami vs kubectl auth whoami + can-i --list (kubectl-access binary)", "whoami", nameAuthPair, nameWhoami, whoamiSpeedup),
-		r.speedTarget("whoami vs kubectl auth whoami + can-i --list (kubectl access, through kubectl)", "whoami", nameAuthPair, nameWhoamiDispatch, whoamiSpeedup),
+		r.speedTarget("probe vs the documented pipeline (kubectl-access binary)", "probe", namePipeline, nameProbe, probeSpeedup, nameFloorProbe),
+		r.speedTarget("probe vs the documented pipeline (kubectl access, through kubectl)", "probe", namePipeline, nameProbeDispatch, probeSpeedup, ""),
+		r.speedTarget("token vs kubectl create token (kubectl-access binary)", "token-request", nameCreateToken, nameToken, tokenSpeedup, nameFloorTokenRequest),
+		r.speedTarget("token vs kubectl create token (kubectl access, through kubectl)", "token-request", nameCreateToken, nameTokenDispatch, tokenSpeedup, ""),
+		r.speedTarget("token vs kubectl get secret | base64 -d (kubectl-access binary)", "token-secret", nameGetSecret, nameToken, tokenSpeedup, nameFloorToken),
+		r.speedTarget("token vs kubectl get secret | base64 -d (kubectl access, through kubectl)", "token-secret", nameGetSecret, nameTokenDispatch, tokenSpeedup, ""),
+		r.speedTarget("whoami vs kubectl auth whoami + can-i --list (kubectl-access binary)", "whoami", nameAuthPair, nameWhoami, whoamiBinarySpeedup, nameFloorWhoami),
+		r.speedTarget("whoami vs kubectl auth whoami + can-i --list (kubectl access, through kubectl)", "whoami", nameAuthPair, nameWhoamiDispatch, whoamiSpeedup, ""),
+	)
+	ts = append(ts,
+		r.floorTarget("start-up of kubectl-access version vs the library floor's version", "startup", nameVersion, nameLibVersion, startupFloorSlack),
+		r.floorTarget("start-up of kubectl-access --help vs the library floor's --help", "startup", nameHelp, nameLibHelp, startupFloorSlack),
+		r.floorTarget("token, Secret path, vs its floor program", "token-secret", nameToken, nameFloorToken, jobFloorSlack),
+		r.floorTarget("token --source=request vs its floor program", "token-request", nameTokenRequest, nameFloorTokenRequest, jobFloorSlack),
+		r.floorTarget("probe vs its floor program", "probe", nameProbe, nameFloorProbe, jobFloorSlack),
+		r.floorTarget("whoami --token-file vs its floor program", "whoami", nameWhoami, nameFloorWhoami, jobFloorSlack),
+		r.floorTarget("kubeconfig vs its floor program", "kubeconfig", nameKubeconfig, nameFloorKubeconfig, jobFloorSlack),
+		r.criticalPathTarget(),
 	)
 
 	// whoami -A against the loop, at N=500 (or the largest N run).
@@ -253,7 +295,7 @@ func (r *report) targets() []target {
 	if !slices.Contains(r.opts.ns, loopN) {
 		loopN = r.opts.ns[len(r.opts.ns)-1]
 	}
-	lt := r.speedTarget(fmt.Sprintf("whoami -A vs the kubectl can-i loop at N=%d", loopN), "loop-"+strconv.Itoa(loopN), nameLoop, nameWhoamiAll, loopSpeedup)
+	lt := r.speedTarget(fmt.Sprintf("whoami -A vs the kubectl can-i loop at N=%d", loopN), "loop-"+strconv.Itoa(loopN), nameLoop, nameWhoamiAll, loopSpeedup, "")
 	if loopN != loopTargetN {
 		lt.name += fmt.Sprintf(" (the target is at N=%d, not run)", loopTargetN)
 	}
@@ -276,8 +318,118 @@ func (r *report) targets() []target {
 	ts = append(ts, r.growthTarget())
 	ts = append(ts, r.requestsTarget())
 	ts = append(ts, r.startupTarget(nameHelp), r.startupTarget(nameVersion))
-	ts = append(ts, r.memoryTarget())
+	ts = append(ts, r.memoryTarget(), r.sizeTarget())
 	return ts
+}
+
+// floorTarget checks that cmd took at most slack times as long as its
+// floor program floor in comparison id, as a ratio of medians.
+func (r *report) floorTarget(name, id, cmd, floor string, slack float64) target {
+	t := target{name: name, wanted: fmt.Sprintf("≤ %g×", slack), measured: "–"}
+	c := r.find(id)
+	if c == nil || !c.measured() || c.index(cmd) < 0 || c.index(floor) < 0 {
+		t.result = notMeasured(c, id)
+		if c != nil && c.measured() {
+			t.result = resultNotMeasured + " (no floor program in this run)"
+		}
+		return t
+	}
+	rt := compare(c.walls(c.index(cmd)), c.walls(c.index(floor)))
+	t.measured = fmt.Sprintf("%s (%s vs %s; median of pair ratios %s)", fmtRatio(rt.OfMedians),
+		fmtDur(summarize(c.walls(c.index(cmd))).Median), fmtDur(summarize(c.walls(c.index(floor))).Median), fmtRatio(rt.MedianOfRatios))
+	t.result = verdict(rt.OfMedians <= slack)
+	return t
+}
+
+// pathPair is a plugin command's critical path beside its floor
+// program's, in round trips: the fewest over the rounds (the command's
+// shape; a slow connection set-up or a descheduled goroutine can only
+// lengthen one round's) and the most. ok is false when a path is unknown.
+type pathPair struct {
+	comparison         *comparison
+	cmd, floor         int
+	cmdPath, floorRTT  int
+	cmdMost, floorMost int
+	ok                 bool
+}
+
+// pathPairs returns every measured plugin command that names its floor
+// program (variant.Against), in report order.
+func (r *report) pathPairs() []pathPair {
+	var pairs []pathPair
+	for _, c := range r.comparisons {
+		if !c.measured() {
+			continue
+		}
+		for i, v := range c.Variants {
+			f := c.index(v.Against)
+			if v.Against == "" || f < 0 {
+				continue
+			}
+			p := pathPair{comparison: c, cmd: i, floor: f}
+			var ok1, ok2 bool
+			p.cmdPath, p.cmdMost, ok1 = c.criticalPaths(i)
+			p.floorRTT, p.floorMost, ok2 = c.criticalPaths(f)
+			p.ok = ok1 && ok2
+			pairs = append(pairs, p)
+		}
+	}
+	return pairs
+}
+
+func (r *report) criticalPathTarget() target {
+	t := target{name: "critical path of each command in round trips, at its floor program's (see Critical path)", wanted: "≤ the floor's", measured: "–"}
+	pairs := r.pathPairs()
+	if len(pairs) == 0 {
+		t.result = resultNotMeasured
+		return t
+	}
+	var over, unknown []string
+	for _, p := range pairs {
+		name := p.comparison.Variants[p.cmd].Name
+		switch {
+		case !p.ok:
+			unknown = append(unknown, name)
+		case p.cmdPath > p.floorRTT:
+			over = append(over, fmt.Sprintf("%s %d vs %d", name, p.cmdPath, p.floorRTT))
+		}
+	}
+	switch {
+	case len(unknown) > 0:
+		t.measured = "no timestamps in the audit log for " + strings.Join(unknown, ", ")
+		t.result = resultNotMeasured
+	case len(over) == 0:
+		t.measured = fmt.Sprintf("all %d commands at their floor's", len(pairs))
+		t.result = resultPass
+	default:
+		t.measured = fmt.Sprintf("%d of %d commands over: %s", len(over), len(pairs), strings.Join(over, "; "))
+		t.result = resultMiss
+	}
+	return t
+}
+
+// sizeTarget reports the plugin's size beside the library floor's: issue
+// 19 asks for it to be reported, with no bound.
+func (r *report) sizeTarget() target {
+	t := target{name: "binary size of kubectl-access, beside the library floor's", wanted: "reported", measured: "–", result: resultNotMeasured}
+	var plugin, floor *sizeRow
+	for i := range r.sizes {
+		switch r.sizes[i].name {
+		case "kubectl-access":
+			plugin = &r.sizes[i]
+		case "library floor":
+			floor = &r.sizes[i]
+		}
+	}
+	if plugin == nil || plugin.err != nil {
+		return t
+	}
+	t.measured = fmt.Sprintf("%s (.tar.gz %s)", fmtMiB(plugin.binary), fmtMiB(plugin.archive))
+	if floor != nil && floor.err == nil && floor.binary > 0 {
+		t.measured += fmt.Sprintf(" vs the library floor's %s (.tar.gz %s), %s", fmtMiB(floor.binary), fmtMiB(floor.archive), fmtRatio(float64(plugin.binary)/float64(floor.binary)))
+	}
+	t.result = "reported"
+	return t
 }
 
 // growth returns the marginal cost per namespace of variant v between the
@@ -392,7 +544,7 @@ func (r *report) startupTarget(name string) target {
 }
 
 func (r *report) memoryTarget() target {
-	t := target{name: "peak memory of every kubectl-access command (largest shown)", wanted: "< 64 MiB", measured: "–"}
+	t := target{name: "peak memory of every kubectl-access command (largest shown)", wanted: "≤ " + fmtMiB(memoryLimit), measured: "–"}
 	var worst int64
 	worstName := ""
 	count := 0
@@ -418,7 +570,7 @@ func (r *report) memoryTarget() target {
 	if !r.memExact {
 		t.measured += ", an upper bound (no GNU time)"
 	}
-	t.result = verdict(worst < memoryLimit)
+	t.result = verdict(worst <= memoryLimit)
 	return t
 }
 
@@ -470,7 +622,7 @@ func (r *report) markdown() string {
 	}
 	w("\n")
 
-	w("## Targets (issue 8)\n\nRatios are ratios of medians over the same rounds; \"through kubectl\" is `kubectl access ...`, which pays kubectl's own start-up before the plugin's.\n\n")
+	w("## Targets (issues 8 and 19)\n\nRatios are ratios of medians over the same rounds; \"through kubectl\" is `kubectl access ...`, which pays kubectl's own start-up before the plugin's.\n\n")
 	w("| Target | Wanted | Measured | Result |\n|---|---|---|---|\n")
 	for _, t := range r.targets() {
 		w("| %s | %s | %s | %s |\n", cell(t.name), t.wanted, cell(t.measured), t.result)
@@ -491,6 +643,7 @@ func (r *report) markdown() string {
 	r.writeGrowth(&b)
 	r.writeVerify(&b)
 	r.writeRequests(&b)
+	r.writeCriticalPath(&b)
 	r.writeMemory(&b)
 	return b.String()
 }
@@ -505,6 +658,14 @@ func (r *report) notes() []string {
 		notes = append(notes, fmt.Sprintf("Through kubectl, every plugin command first pays kubectl's start-up: `kubectl access version` took %s against %s for `kubectl-access version` (kubectl alone, `kubectl version --client`: %s). "+
 			"A job that kubectl does in one request costs about one kubectl start-up, so `kubectl access` cannot be several times faster than it; the plugin binary called directly (as scripts and CI can) is the fair measure of the plugin's own cost.",
 			fmtDur(dispatched), fmtDur(direct), fmtDur(kubectlStart)))
+		if bare, lib := c.index(nameBareFloor), c.index(nameLibVersion); bare >= 0 && lib >= 0 {
+			libVsBare := compare(c.walls(lib), c.walls(bare))
+			pluginVsLib := compare(c.walls(c.index(nameVersion)), c.walls(lib))
+			notes = append(notes, fmt.Sprintf("The price of the libraries: the library floor's `version` (genericclioptions on cobra plus the three typed clients, test/bench/floor/lib) took %s against %s for the bare Go floor that links crypto/tls and net/http alone (%s; median of pair ratios %s); `kubectl-access version` took %s of the library floor's (median of pair ratios %s). "+
+				"What is above the library floor is the plugin's own: its packages' initialisation and what they import beyond it (cmd/kubectl-access/testdata/deps-beyond-floor.txt).",
+				fmtDur(summarize(c.walls(lib)).Median), fmtDur(summarize(c.walls(bare)).Median), fmtRatio(libVsBare.OfMedians), fmtRatio(libVsBare.MedianOfRatios),
+				fmtRatio(pluginVsLib.OfMedians), fmtRatio(pluginVsLib.MedianOfRatios)))
+		}
 	}
 	if c := r.find("token-request"); c != nil && c.measured() {
 		auto, request, create := c.index(nameToken), c.index(nameTokenRequest), c.index(nameCreateToken)
@@ -770,6 +931,34 @@ func (r *report) writeRequests(b *strings.Builder) {
 			}
 			fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %d | %s |\n", c.ID, cell(v.Name+nSuffix(c)), total, strings.Join(by, ", "), floor, discovery, sent)
 		}
+	}
+	b.WriteString("\n")
+}
+
+// writeCriticalPath lists each plugin command's critical path beside its
+// floor program's.
+func (r *report) writeCriticalPath(b *strings.Builder) {
+	pairs := r.pathPairs()
+	if len(pairs) == 0 {
+		return
+	}
+	b.WriteString("## Critical path (round trips)\n\n")
+	b.WriteString("The critical path is the longest chain of a command's requests in which each was received by the API server after the one before it had been answered, read from the audit log's own timestamps (requestReceivedTimestamp, and the stageTimestamp of the request's last stage) in every timed round: requests in flight together count once, requests sent one after the other count each (test/bench/audit.go, criticalPath). ")
+	b.WriteString("It is measured, not declared: a command whose requests could overlap but do not shows a longer path than its floor program, which sends the same requests with the best overlap possible (test/bench/floor/jobs). ")
+	b.WriteString("The path compared is the fewest round trips over the rounds, the command's shape: in one round, a request sent together with another can still reach the server after the other was answered, when its goroutine was not scheduled or its connection was still being set up, which lengthens that round's path; the range over the rounds is shown beside it. Only the server's clock is used.\n\n")
+	b.WriteString("| Job | Command | Requests | Critical path | Over the rounds | Floor program | Its requests | Its critical path | Over the rounds |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range pairs {
+		c := p.comparison
+		cmdPath, floorPath, cmdRange, floorRange := "unknown", "unknown", "–", "–"
+		if p.ok {
+			cmdPath, floorPath = strconv.Itoa(p.cmdPath), strconv.Itoa(p.floorRTT)
+			cmdRange, floorRange = fmt.Sprintf("%d–%d", p.cmdPath, p.cmdMost), fmt.Sprintf("%d–%d", p.floorRTT, p.floorMost)
+			if p.cmdPath > p.floorRTT {
+				cmdPath += " " + resultMiss
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s | %d | %s | %s |\n", c.ID, cell(c.Variants[p.cmd].Name), countRequests(c.Requests[p.cmd]), cmdPath, cmdRange,
+			cell(c.Variants[p.floor].Name), countRequests(c.Requests[p.floor]), floorPath, floorRange)
 	}
 	b.WriteString("\n")
 }
