@@ -63,3 +63,23 @@ func TestTokenRequestSpec(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultLifetimeIsNeverShortened: without a requested duration there
+// is nothing to shorten, even when the server's clock makes the token look
+// expired already.
+func TestDefaultLifetimeIsNeverShortened(t *testing.T) {
+	client := newFake(serviceAccount("ci", "1"))
+	client.PrependReactor("create", "serviceaccounts", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		tr := a.(clienttesting.CreateAction).GetObject().(*authenticationv1.TokenRequest).DeepCopy()
+		tr.Status.Token = "requested"
+		tr.Status.ExpirationTimestamp = metav1.NewTime(time.Now().Add(-2 * time.Minute))
+		return true, tr, nil
+	})
+	var warned warnings
+	if _, err := (&Getter{Client: client.CoreV1(), Warnf: warned.warnf}).Get(context.Background(), Request{Namespace: ns, ServiceAccount: "ci", Source: SourceRequest}); err != nil {
+		t.Fatal(err)
+	}
+	if len(warned) != 0 {
+		t.Errorf("warnings = %q, want none without a requested duration", warned)
+	}
+}
