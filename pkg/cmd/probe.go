@@ -200,10 +200,9 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		return explain(err)
 	}
 	defer id.Discard()
+	// The default timeout is already the identity's: ToOptions puts it in
+	// the caller's configuration, which the identity's copies.
 	cfg := id.Config
-	if o.requestTimeout == "" && cfg.Timeout == 0 {
-		cfg.Timeout = defaultProbeTimeout
-	}
 	var svc *probe.Service
 	if o.serviceSet {
 		s, err := probe.ParseService(o.service)
