@@ -217,11 +217,10 @@ func (o *AuditOptions) Validate() error {
 	if o.riskErr != nil {
 		return o.riskErr
 	}
+	if err := validateNamespaces(o.namespacesSet, o.namespaces, o.allNamespaces); err != nil {
+		return err
+	}
 	switch {
-	case o.namespacesSet && o.allNamespaces:
-		return exitcode.Usagef("--namespaces and -A/--all-namespaces cannot be used together")
-	case o.namespacesSet && len(o.namespaces) == 0:
-		return exitcode.Usagef("--namespaces must name at least one namespace")
 	case o.namespaceFlag != "" && o.allNamespaces:
 		return exitcode.Usagef("-n/--namespace and -A/--all-namespaces cannot be used together")
 	case o.namespaceFlag != "" && o.namespacesSet:
@@ -231,13 +230,9 @@ func (o *AuditOptions) Validate() error {
 	case o.contextFlag != "" && (o.allContexts || len(o.contexts) > 0):
 		return exitcode.Usagef("--context and --contexts/--all-contexts cannot be used together")
 	}
-	for i, ns := range o.scope.Namespaces {
-		if err := subject.ValidateNamespace(ns); err != nil {
-			flag := "--namespaces: value " + fmt.Sprint(i+1)
-			if !o.namespacesSet {
-				flag = "-n/--namespace"
-			}
-			return exitcode.Usagef("%s %v", flag, err)
+	if !o.namespacesSet && len(o.scope.Namespaces) == 1 {
+		if err := subject.ValidateNamespace(o.scope.Namespaces[0]); err != nil {
+			return exitcode.Usagef("-n/--namespace %v", err)
 		}
 	}
 	return nil

@@ -267,17 +267,11 @@ func (o *CheckOptions) Validate() error {
 		return exitcode.Usagef("nothing to check: give -f FILE, --allow or --deny ACTION, or --generate")
 	case o.generate && (o.output != "" || o.junit != ""):
 		return exitcode.Usagef("--generate prints a document; -o and --junit are for checking")
-	case o.namespacesSet && o.allNamespaces:
-		return exitcode.Usagef("--namespaces and -A/--all-namespaces cannot be used together")
-	case o.namespacesSet && len(o.namespaces) == 0:
-		return exitcode.Usagef("--namespaces must name at least one namespace")
 	case o.junitSet && o.junit == "":
 		return exitcode.Usagef("--junit must name a file")
 	}
-	for i, ns := range o.namespaces {
-		if err := subject.ValidateNamespace(ns); err != nil {
-			return exitcode.Usagef("--namespaces: value %d of %d %v", i+1, len(o.namespaces), err)
-		}
+	if err := validateNamespaces(o.namespacesSet, o.namespaces, o.allNamespaces); err != nil {
+		return err
 	}
 	if o.inputErr != nil {
 		return o.inputErr

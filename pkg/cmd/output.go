@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
+	"github.com/kubectl-access/kubectl-access/pkg/subject"
 )
 
 // validateOutput returns a usage error unless output is "" (the command's
@@ -122,4 +123,25 @@ func newCommand[O options](configFlags *genericclioptions.ConfigFlags, streams g
 	registerTokenFlagCompletions(cmd, spec.sources...)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(spec.outputs, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// validateNamespaces checks --namespaces (given when set) against
+// -A/--all-namespaces, and each name, the same for every command that
+// takes both.
+func validateNamespaces(set bool, namespaces []string, allNamespaces bool) error {
+	if !set {
+		return nil
+	}
+	switch {
+	case allNamespaces:
+		return exitcode.Usagef("--namespaces and -A/--all-namespaces cannot be used together")
+	case len(namespaces) == 0:
+		return exitcode.Usagef("--namespaces must name at least one namespace")
+	}
+	for i, ns := range namespaces {
+		if err := subject.ValidateNamespace(ns); err != nil {
+			return exitcode.Usagef("--namespaces: value %d of %d %v", i+1, len(namespaces), err)
+		}
+	}
+	return nil
 }

@@ -312,18 +312,8 @@ func (o *WhoamiOptions) Validate() error {
 	if o.riskErr != nil {
 		return o.riskErr
 	}
-	if o.namespacesSet {
-		if o.allNamespaces {
-			return exitcode.Usagef("--namespaces and -A/--all-namespaces cannot be used together")
-		}
-		if len(o.namespaces) == 0 {
-			return exitcode.Usagef("--namespaces must name at least one namespace")
-		}
-		for i, ns := range o.namespaces {
-			if err := subject.ValidateNamespace(ns); err != nil {
-				return exitcode.Usagef("--namespaces: value %d of %d %v", i+1, len(o.namespaces), err)
-			}
-		}
+	if err := validateNamespaces(o.namespacesSet, o.namespaces, o.allNamespaces); err != nil {
+		return err
 	}
 	return o.identity.validate()
 }
