@@ -35,6 +35,7 @@ const (
 	nameWhoami         = "kubectl-access whoami --token-file"
 	nameWhoamiDispatch = "kubectl access whoami --token-file"
 	nameWhoamiSA       = "kubectl-access whoami SA"
+	nameWhoamiExplain  = "kubectl-access whoami --token-file --explain"
 	nameAuthPair       = "kubectl auth whoami + can-i --list"
 
 	nameWhoamiAll = "kubectl-access whoami -A"
@@ -297,10 +298,16 @@ func (b *benchmarks) whoami(ctx context.Context) error {
 		Pairs:       b.o.pairs,
 		Unavailable: b.unavailable("whoami"),
 		Variants: []variant{
-			// The identity review and one rules review.
-			against(b.plugin(nameWhoami, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile), nameFloorWhoami),
-			b.dispatched(nameWhoamiDispatch, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
-			b.plugin(nameWhoamiSA, tokenRequestsRequest+1+1, contains1(reader), "whoami", readerSA),
+			// The identity review and one rules review, then the 4 LISTs of
+			// RBAC objects (caller's credentials) that fold the baseline.
+			against(b.plugin(nameWhoami, 1+1+4, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile), nameFloorWhoami),
+			b.dispatched(nameWhoamiDispatch, 1+1+4, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
+			b.plugin(nameWhoamiSA, tokenRequestsRequest+1+1+4, contains1(reader), "whoami", readerSA),
+			// --explain reads the RBAC objects once with the caller's
+			// credentials: 4 LISTs more (plain whoami sends them too, to
+			// fold the baseline; the variant shows what naming each
+			// rule's grants adds on top).
+			b.plugin(nameWhoamiExplain, 1+1+4, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile, "--explain"),
 			shell(nameAuthPair, "kubectl auth whoami && kubectl auth can-i --list", contains1(reader), "KUBECONFIG="+b.c.tokenKubeconfig),
 			b.floorJob(nameFloorWhoami, contains1(reader+" "), "whoami", "--token-file", b.c.readerTokenFile),
 		},
