@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -27,12 +28,20 @@ var hygieneCommands = []struct {
 	{args: []string{"whoami", "--token-file", "TOKENFILE", "-A", "-o", "yaml"}},
 	{args: []string{"check", "SA", "-n", "NS", "--allow", "get pods", "--deny", "get secrets", "-o", "yaml"}},
 	{args: []string{"check", "SA", "-n", "NS", "--generate"}},
+	// audit mints a TokenRequest token per account, which the test never
+	// sees: jwtShape catches it.
+	{args: []string{"audit", "-n", "NS"}},
+	{args: []string{"audit", "-n", "NS", "-o", "json", "--explain", "--verify"}},
 }
+
+// jwtShape matches any JSON Web Token (header and claims, both JSON objects
+// in base64url): what a service account token, minted or not, looks like.
+var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}`)
 
 // TestNoTokenInDiagnostics runs every command at the highest verbosity the
 // plugin accepts (-v=10 is lowered to 7) and checks that neither the token
 // nor its base64 form appears on stderr, nor on stdout where the command's
-// job is not to print it.
+// job is not to print it; nor any other token (one the command minted).
 func TestNoTokenInDiagnostics(t *testing.T) {
 	ns := newNamespace(t)
 	createServiceAccount(t, ns, "hygiene")
@@ -53,7 +62,13 @@ func TestNoTokenInDiagnostics(t *testing.T) {
 				t.Fatalf("no request logged at -v=10 (exit %d): the check would prove nothing\n%s", res.Code, res.Stderr)
 			}
 			harness.AssertNoSecretLeak(t, "stderr", res.Stderr, token)
+			if m := jwtShape.FindString(res.Stderr); m != "" {
+				t.Errorf("stderr holds a token-shaped string (%d characters; not shown)", len(m))
+			}
 			if !c.tokenOnStdout {
+				if m := jwtShape.FindString(res.Stdout); m != "" {
+					t.Errorf("stdout holds a token-shaped string (%d characters; not shown)", len(m))
+				}
 				harness.AssertNoSecretLeak(t, "stdout", res.Stdout, token)
 			} else if !strings.Contains(res.Stdout, token) {
 				t.Errorf("stdout does not hold the token it should print")
