@@ -485,12 +485,9 @@ func (o *AuditOptions) namespacesFlagName() string {
 	return "-n/--namespace"
 }
 
-// auditError words the inventory's errors for the command line.
+// auditError gives the inventory's transport failures their exit code; a
+// missing permission already has its own (audit.PermissionError).
 func auditError(err error) error {
-	var perm *audit.PermissionError
-	if errors.As(err, &perm) {
-		return exitcode.WithCode(exitcode.Code(err), err)
-	}
 	if code := exitcode.Transport(err); code != exitcode.OK {
 		return exitcode.WithCode(code, err)
 	}
