@@ -162,18 +162,7 @@ func NewAccountRecord(r Result, opts RecordOptions) AccountRecord {
 			rec.ReviewedNamespaces = append(rec.ReviewedNamespaces, res.Namespace)
 		}
 		if opts.Rules {
-			nr := review.NamespaceRecord{Namespace: res.Namespace, ResourceRules: []review.ResourceRuleRecord{}, NonResourceRules: []review.NonResourceRuleRecord{},
-				Incomplete: res.Incomplete, EvaluationError: res.EvaluationError}
-			for _, rule := range res.ResourceRules {
-				nr.ResourceRules = append(nr.ResourceRules, review.ResourceRuleRecord{ResourceRule: rule})
-			}
-			for _, rule := range res.NonResourceRules {
-				nr.NonResourceRules = append(nr.NonResourceRules, review.NonResourceRuleRecord{NonResourceRule: rule})
-			}
-			if res.Err != nil {
-				nr.Error = res.Err.Error()
-			}
-			rec.Rules = append(rec.Rules, nr)
+			rec.Rules = append(rec.Rules, review.NewNamespaceRecord(res))
 		}
 	}
 	exceptions := opts.Exceptions.For(r.Username())

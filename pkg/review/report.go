@@ -75,6 +75,28 @@ type RiskRecord struct {
 	AcceptedReason string `json:"acceptedReason,omitempty"`
 }
 
+// NewNamespaceRecord is the record of one namespace's review (whoami's,
+// and each account's in audit --rules); lists are never null.
+func NewNamespaceRecord(r NamespaceResult) NamespaceRecord {
+	nr := NamespaceRecord{
+		Namespace:        r.Namespace,
+		ResourceRules:    []ResourceRuleRecord{},
+		NonResourceRules: []NonResourceRuleRecord{},
+		Incomplete:       r.Incomplete,
+		EvaluationError:  r.EvaluationError,
+	}
+	for _, rule := range r.ResourceRules {
+		nr.ResourceRules = append(nr.ResourceRules, ResourceRuleRecord{ResourceRule: rule})
+	}
+	for _, rule := range r.NonResourceRules {
+		nr.NonResourceRules = append(nr.NonResourceRules, NonResourceRuleRecord{NonResourceRule: rule})
+	}
+	if r.Err != nil {
+		nr.Error = r.Err.Error()
+	}
+	return nr
+}
+
 // NewRecord builds the -o json|yaml record; lists are never null.
 func NewRecord(id *Identity, results []NamespaceResult, risks []Risk) Record {
 	rec := Record{
@@ -94,23 +116,7 @@ func NewRecord(id *Identity, results []NamespaceResult, risks []Risk) Record {
 		rec.User.Extra[k] = append([]string{}, v...)
 	}
 	for _, r := range results {
-		nr := NamespaceRecord{
-			Namespace:        r.Namespace,
-			ResourceRules:    []ResourceRuleRecord{},
-			NonResourceRules: []NonResourceRuleRecord{},
-			Incomplete:       r.Incomplete,
-			EvaluationError:  r.EvaluationError,
-		}
-		for _, rule := range r.ResourceRules {
-			nr.ResourceRules = append(nr.ResourceRules, ResourceRuleRecord{ResourceRule: rule})
-		}
-		for _, rule := range r.NonResourceRules {
-			nr.NonResourceRules = append(nr.NonResourceRules, NonResourceRuleRecord{NonResourceRule: rule})
-		}
-		if r.Err != nil {
-			nr.Error = r.Err.Error()
-		}
-		rec.Namespaces = append(rec.Namespaces, nr)
+		rec.Namespaces = append(rec.Namespaces, NewNamespaceRecord(r))
 	}
 	for _, r := range risks {
 		rr := RiskRecord{
