@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/klog/v2"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/audit"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
@@ -32,7 +31,7 @@ import (
 )
 
 var (
-	auditLong = templates.LongDesc(`
+	auditLong = longDesc(`
 		Audit every service account of a cluster (or of the namespaces given),
 		each as its own token, and rank them by the risky rights they hold.
 
@@ -72,7 +71,7 @@ var (
 		Exit codes (the worst over every account and context, in the order 7,
 		6, 3, 10, 4, 5, 1):`) + "\n\n" + exitcode.Help()
 
-	auditExample = templates.Examples(`
+	auditExample = examples(`
 		# Every service account of the cluster, riskiest first
 		kubectl access audit
 

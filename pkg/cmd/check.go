@@ -19,7 +19,6 @@ import (
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/check"
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
@@ -30,7 +29,7 @@ import (
 )
 
 var (
-	checkLong = templates.LongDesc(`
+	checkLong = longDesc(`
 		Check that service accounts have exactly the access intended: the
 		actions they must be allowed, and those they must be denied, written
 		as code (an AccessExpectations document, see docs/check.md) or on the
@@ -77,7 +76,7 @@ var (
 		code is that of the failure, the first of 7, 6, 3, 10, 4, 5, 1 present,
 		even when others failed):`) + "\n\n" + exitcode.Help()
 
-	checkExample = templates.Examples(`
+	checkExample = examples(`
 		# Check a file of expectations
 		kubectl access check -f expectations.yaml
 

@@ -8,7 +8,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/complete"
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
@@ -136,7 +135,7 @@ func completionFailed(err error) ([]cobra.Completion, cobra.ShellCompDirective) 
 	return nil, cobra.ShellCompDirectiveNoFileComp
 }
 
-var completionLong = templates.LongDesc(`
+var completionLong = longDesc(`
 		Print a shell completion script for kubectl access.
 
 		kubectl 1.26 and newer completes the words after "kubectl access" when you
@@ -173,50 +172,50 @@ func addCompletionCommand(root *cobra.Command) {
 func completionShellHelp(shell string) (long, example string, ok bool) {
 	switch shell {
 	case "bash":
-		return templates.LongDesc(`
+		return longDesc(`
 			Print the bash completion script for the kubectl-access binary typed on its
 			own. It needs the bash-completion package. To complete "kubectl access"
 			instead, put the kubectl_complete-access helper on your PATH (see kubectl
 			access completion --help).`),
-			templates.Examples(`
+			examples(`
 			# Load completion in the current shell
 			source <(kubectl access completion bash)
 
 			# Load it in every new shell (Linux)
 			kubectl access completion bash > /etc/bash_completion.d/kubectl-access`), true
 	case "zsh":
-		return templates.LongDesc(`
+		return longDesc(`
 			Print the zsh completion script for the kubectl-access binary typed on its
 			own. If completion is not enabled in your zsh yet, add
 			"autoload -U compinit; compinit" to ~/.zshrc. To complete "kubectl access"
 			instead, put the kubectl_complete-access helper on your PATH (see kubectl
 			access completion --help).`),
-			templates.Examples(`
+			examples(`
 			# Load completion in the current shell
 			source <(kubectl access completion zsh)
 
 			# Load it in every new shell
 			kubectl access completion zsh > "${fpath[1]}/_kubectl-access"`), true
 	case "fish":
-		return templates.LongDesc(`
+		return longDesc(`
 			Print the fish completion script for the kubectl-access binary typed on its
 			own. To complete "kubectl access" instead, put the
 			kubectl_complete-access helper on your PATH (see kubectl access completion
 			--help).`),
-			templates.Examples(`
+			examples(`
 			# Load completion in the current shell
 			kubectl access completion fish | source
 
 			# Load it in every new shell
 			kubectl access completion fish > ~/.config/fish/completions/kubectl-access.fish`), true
 	case "powershell":
-		return templates.LongDesc(`
+		return longDesc(`
 			Print the PowerShell completion script for the kubectl-access binary typed
 			on its own. To load it in every new session, add the output to your
 			PowerShell profile. To complete "kubectl access" instead, put
 			the kubectl_complete-access.exe helper on your PATH (see kubectl access
 			completion --help).`),
-			templates.Examples(`
+			examples(`
 			# Load completion in the current session
 			kubectl access completion powershell | Out-String | Invoke-Expression`), true
 	}

@@ -16,7 +16,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/kubectl/pkg/util/templates"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
@@ -26,7 +25,7 @@ import (
 )
 
 var (
-	kubeconfigLong = templates.LongDesc(`
+	kubeconfigLong = longDesc(`
 		Print a kubeconfig that authenticates as a service account's token, or
 		write it to a file, or merge it into the active kubeconfig.
 
@@ -73,7 +72,7 @@ var (
 		Exit codes (1 also for an existing file or entry without --force, a lock
 		file, a symbolic link):`) + "\n\n" + exitcode.Help(0, 1, 2, 6, 7, 130)
 
-	kubeconfigExample = templates.Examples(`
+	kubeconfigExample = examples(`
 		# Print a kubeconfig for the service account "ci" of namespace "build"
 		kubectl access kubeconfig ci -n build
 

@@ -12,7 +12,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/probe"
@@ -24,7 +23,7 @@ import (
 const defaultProbeTimeout = 30 * time.Second
 
 var (
-	probeLong = templates.LongDesc(`
+	probeLong = longDesc(`
 		Check what the API server answers to a service account's token: the
 		documented curl $APISERVER/api --header "Authorization: Bearer $TOKEN"
 		step, with TLS verified and exit codes a script can branch on.
@@ -64,7 +63,7 @@ var (
 		present wins, and every result is still printed; a refused redirect is
 		5):`) + "\n\n" + exitcode.Help(0, 1, 2, 3, 4, 5, 6, 7, 10, 130)
 
-	probeExample = templates.Examples(`
+	probeExample = examples(`
 		# Check that the default service account's token is accepted
 		kubectl access probe
 

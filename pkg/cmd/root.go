@@ -18,7 +18,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 )
@@ -27,7 +26,7 @@ import (
 // request and response bodies, and TokenRequest and Secret bodies hold tokens.
 const maxVerbosity = 7
 
-var rootLong = templates.LongDesc(`
+var rootLong = longDesc(`
 	Find a service account's token, check what the API server answers to it,
 	show what it may really do, and check that against what it should do.
 

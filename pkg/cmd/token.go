@@ -13,7 +13,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	clientauthv1 "k8s.io/client-go/pkg/apis/clientauthentication/v1"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
@@ -22,7 +21,7 @@ import (
 )
 
 var (
-	tokenLong = templates.LongDesc(`
+	tokenLong = longDesc(`
 		Print a service account's bearer token, for scripts.
 
 		SERVICEACCOUNT defaults to "default", in the namespace from -n or the
@@ -52,7 +51,7 @@ var (
 
 		Exit codes:`) + "\n\n" + exitcode.Help(0, 1, 2, 6, 7, 130)
 
-	tokenExample = templates.Examples(`
+	tokenExample = examples(`
 		# Print the token of the default service account of the current namespace
 		kubectl access token
 

@@ -5,12 +5,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/version"
 )
 
-var versionExample = templates.Examples(`
+var versionExample = examples(`
 	# Print the plugin's version
 	kubectl access version
 

@@ -19,7 +19,6 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/grant"
@@ -29,7 +28,7 @@ import (
 )
 
 var (
-	whoamiLong = templates.LongDesc(fmt.Sprintf(`
+	whoamiLong = longDesc(fmt.Sprintf(`
 		Show who a service account really is, and everything it may do, as the
 		API server itself reports it.
 
@@ -132,7 +131,7 @@ var (
 		still printed and the code is that of the failure, the first of 7, 6,
 		3, 10, 4, 5, 1 present):`, riskActionCounts()...)) + "\n\n" + exitcode.Help()
 
-	whoamiExample = templates.Examples(`
+	whoamiExample = examples(`
 		# Who is the default service account of the current namespace, and what may it do?
 		kubectl access whoami
 
