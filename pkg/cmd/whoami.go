@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -323,6 +324,19 @@ func (o *WhoamiOptions) Validate() error {
 // review is incomplete or with --verify or --check the
 // SelfSubjectAccessReviews of verifyActions, and the RBAC lists of
 // readRBAC.
+//
+// Once the token is held, the requests that do not depend on each other go
+// out together: the SelfSubjectReview, the RBAC lists (the kubeconfig's
+// credentials), the namespace list with -A, and, when one namespace is
+// reviewed (the default), its rules review. With several namespaces the
+// rules reviews wait for the SelfSubjectReview to confirm whose token it
+// is, so that a rejected or wrong token is not sent a fan-out of reviews:
+// a bad token costs one review more than before, never --concurrency more.
+// The critical path is the token's requests, then one round trip (two
+// with several namespaces), then the SelfSubjectAccessReviews when there
+// are any. The answers are judged in the order a sequential run would meet
+// them, so that a failure is reported as before: who the token is first,
+// then the namespace list, the reviews, then RBAC.
 func (o *WhoamiOptions) Run(ctx context.Context) error {
 	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
 	if err != nil {
@@ -333,34 +347,69 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg      sync.WaitGroup
+		rbac    rbacAnswer
+		results []review.NamespaceResult
+		nsErr   error
+		revErr  error
+		// confirmed is closed once the SelfSubjectReview says the token is
+		// the subject's.
+		confirmed = make(chan struct{})
+	)
+	named := o.namedNamespaces()
+	wg.Go(func() { rbac = o.readRBAC(ctx, id, named) })
+	wg.Go(func() {
+		namespaces := named
+		if o.allNamespaces {
+			if namespaces, nsErr = o.listNamespaces(ctx, id); nsErr != nil {
+				return
+			}
+		}
+		if len(namespaces) != 1 {
+			select {
+			case <-confirmed:
+			case <-ctx.Done():
+				return
+			}
+		}
+		reviewer := &review.Reviewer{
+			Client:      client.AuthorizationV1(),
+			Concurrency: o.concurrency,
+			Timeout:     id.Caller.Timeout,
+		}
+		results, revErr = reviewer.Review(ctx, namespaces)
+	})
+	// What is still in flight when who the token is fails answers a
+	// question no longer asked.
+	stop := func() { cancel(); wg.Wait() }
 	// The token's claims are the fallback identity on servers that serve no
 	// SelfSubjectReview; with --current the kubeconfig may hold a token too.
 	identity, err := review.Identify(ctx, client, id.Token())
 	switch {
 	case apierrors.IsUnauthorized(err):
+		stop()
 		return fmt.Errorf("the API server does not accept %s (401 Unauthorized): it may be expired, revoked, or meant for another cluster: %w", id.Describe(), err)
 	case err != nil:
+		stop()
 		return explain(fmt.Errorf("asking who %s is: %w", id.Describe(), err))
 	}
 	if identity.Source == review.SourceTokenClaims {
 		warner(o.IOStreams)("the API server serves no SelfSubjectReview: the identity is decoded from the token's claims, which were not verified")
 	}
 	if err := id.CheckUsername(identity.User.Username); err != nil {
+		stop()
 		return explain(err)
 	}
-
-	namespaces, err := o.reviewNamespaces(ctx, id)
-	if err != nil {
-		return err
+	close(confirmed)
+	wg.Wait()
+	if nsErr != nil {
+		return nsErr
 	}
-	reviewer := &review.Reviewer{
-		Client:      client.AuthorizationV1(),
-		Concurrency: o.concurrency,
-		Timeout:     id.Caller.Timeout,
-	}
-	results, err := reviewer.Review(ctx, namespaces)
-	if err != nil {
-		return explain(err)
+	if revErr != nil {
+		return explain(revErr)
 	}
 	incomplete := o.warnIncomplete(results)
 	risks := review.Risks(results)
@@ -372,7 +421,7 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	review.Accept(risks, verified, exceptions)
 	view := review.View{ShowBaseline: o.showBaseline, Explain: o.explain || o.output == "wide", Incomplete: incomplete, Exceptions: exceptions}
 	table := review.Compact(results)
-	explainer, note, err := o.readRBAC(ctx, id, identity, table.Reviewed)
+	explainer, note, err := rbac.explainer(identity, table.Reviewed)
 	if err != nil {
 		return err
 	}
@@ -412,32 +461,50 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	return o.riskOutcome(results, risks, verified, incomplete)
 }
 
-// readRBAC reads the RBAC objects of the namespaces reviewed once, with
-// the caller's credentials (2 LISTs, plus 2 cluster-wide with -A or 2 per
-// namespace), and returns what explains the identity's rules. When they
-// cannot be read it returns no explainer and a note saying why: nothing is
-// folded or explained, the rest of the output is unchanged. Nothing is
-// read when no namespace was reviewed.
-func (o *WhoamiOptions) readRBAC(ctx context.Context, id *subject.Identity, identity *review.Identity, reviewed []string) (*grant.Explainer, string, error) {
+// rbacAnswer is what readRBAC found: the RBAC objects read, or the note
+// saying why they could not be, or the error that ends the run.
+type rbacAnswer struct {
+	objs *grant.Objects
+	note string
+	err  error
+}
+
+// explainer returns what explains the identity's rules, nil when RBAC was
+// not read or could not be, and the note saying why not. Nothing is
+// explained when no namespace was reviewed: the lists answered a question
+// the run no longer asks.
+func (a rbacAnswer) explainer(identity *review.Identity, reviewed []string) (*grant.Explainer, string, error) {
 	if len(reviewed) == 0 {
 		return nil, "", nil
 	}
+	if a.objs == nil {
+		return nil, a.note, a.err
+	}
+	return grant.NewExplainer(a.objs, grant.Subject{Username: identity.User.Username, Groups: identity.User.Groups}), "", nil
+}
+
+// readRBAC reads the RBAC objects of the namespaces to review once, with
+// the caller's credentials (2 LISTs, plus 2 cluster-wide with -A or 2 per
+// namespace). When they cannot be read the answer holds a note saying
+// why: nothing is folded or explained, the rest of the output is
+// unchanged.
+func (o *WhoamiOptions) readRBAC(ctx context.Context, id *subject.Identity, namespaces []string) rbacAnswer {
 	caller, err := o.newClient(review.FanOutConfig(id.Caller, o.concurrency))
 	if err != nil {
-		return nil, "", err
+		return rbacAnswer{err: err}
 	}
-	objs, err := grant.Read(ctx, caller.RbacV1(), grant.Scope{AllNamespaces: o.allNamespaces, Namespaces: reviewed, Concurrency: o.concurrency})
+	objs, err := grant.Read(ctx, caller.RbacV1(), grant.Scope{AllNamespaces: o.allNamespaces, Namespaces: namespaces, Concurrency: o.concurrency})
 	var unreadable *grant.UnreadableError
 	switch {
 	case errors.As(err, &unreadable) && unreadable.Forbidden:
-		return nil, fmt.Sprintf("no rule is folded into the baseline or explained: the kubeconfig's credentials %v", err), nil
+		return rbacAnswer{note: fmt.Sprintf("no rule is folded into the baseline or explained: the kubeconfig's credentials %v", err)}
 	case errors.As(err, &unreadable):
-		return nil, fmt.Sprintf("no rule is folded into the baseline or explained: reading RBAC with the kubeconfig's credentials failed: %v", err), nil
+		return rbacAnswer{note: fmt.Sprintf("no rule is folded into the baseline or explained: reading RBAC with the kubeconfig's credentials failed: %v", err)}
 	case err != nil:
-		return nil, "", err
+		return rbacAnswer{err: err}
 	}
 	klog.V(1).Infof("read %d ClusterRoles, %d ClusterRoleBindings, %d Roles and %d RoleBindings", len(objs.ClusterRoles), len(objs.ClusterRoleBindings), len(objs.Roles), len(objs.RoleBindings))
-	return grant.NewExplainer(objs, grant.Subject{Username: identity.User.Username, Groups: identity.User.Groups}), "", nil
+	return rbacAnswer{objs: objs}
 }
 
 // verifyActions asks the server, as the token, about every risk action when
@@ -523,27 +590,34 @@ func namespaceName(ns string) string {
 	return "namespace " + ns
 }
 
-// reviewNamespaces returns the namespaces to review, sorted and unique.
-func (o *WhoamiOptions) reviewNamespaces(ctx context.Context, id *subject.Identity) ([]string, error) {
-	var namespaces []string
-	switch {
-	case o.allNamespaces:
-		caller, err := o.newClient(id.Caller)
-		if err != nil {
-			return nil, err
-		}
-		list, err := listNamespaces(ctx, caller.CoreV1())
-		if err != nil {
-			return nil, err
-		}
-		namespaces = list
-	case len(o.namespaces) > 0:
-		namespaces = append(namespaces, o.namespaces...)
-	default:
-		namespaces = []string{o.identity.request.Namespace}
+// namedNamespaces returns the namespaces to review unless -A lists them:
+// those of --namespaces, else the one of -n or the context; sorted and
+// unique. Nil with -A.
+func (o *WhoamiOptions) namedNamespaces() []string {
+	if o.allNamespaces {
+		return nil
+	}
+	namespaces := []string{o.identity.request.Namespace}
+	if len(o.namespaces) > 0 {
+		namespaces = slices.Clone(o.namespaces)
 	}
 	sort.Strings(namespaces)
-	return slices.Compact(namespaces), nil
+	return slices.Compact(namespaces)
+}
+
+// listNamespaces returns every namespace for -A, listed with the caller's
+// credentials, sorted.
+func (o *WhoamiOptions) listNamespaces(ctx context.Context, id *subject.Identity) ([]string, error) {
+	caller, err := o.newClient(id.Caller)
+	if err != nil {
+		return nil, err
+	}
+	list, err := listNamespaces(ctx, caller.CoreV1())
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(list)
+	return slices.Compact(list), nil
 }
 
 // listNamespaces lists every namespace with the caller's own credentials.

@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -273,5 +275,44 @@ func TestWhoamiExplainsVerifiedActions(t *testing.T) {
 		if v.GrantedElsewhere || v.GrantedBy != nil {
 			t.Errorf("without --explain a verified action is explained: %+v", v)
 		}
+	}
+}
+
+// TestWhoamiOverlapsTheCallersListsWithTheTokensReviews proves that the
+// RBAC lists (the caller's) do not wait for the token's reviews: the
+// SelfSubjectReview is answered only once the ClusterRole list has
+// arrived, and that list only once the review has. Run one after the
+// other, each waits for the other in vain and fails.
+func TestWhoamiOverlapsTheCallersListsWithTheTokensReviews(t *testing.T) {
+	c := newFakeCluster(t)
+	c.withRBAC()
+	reviewArrived, listArrived := make(chan struct{}), make(chan struct{})
+	meet := func(arrived, other chan struct{}, what string) error {
+		close(arrived)
+		select {
+		case <-other:
+			return nil
+		case <-time.After(10 * time.Second):
+			return fmt.Errorf("%s waited 10s for the other request: they were sent one after the other", what)
+		}
+	}
+	c.asToken.PrependReactor("create", "selfsubjectreviews", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if err := meet(reviewArrived, listArrived, "the SelfSubjectReview"); err != nil {
+			return true, nil, err
+		}
+		return false, nil, nil
+	})
+	c.caller.PrependReactor("list", "clusterroles", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if err := meet(listArrived, reviewArrived, "the ClusterRole list"); err != nil {
+			return true, nil, err
+		}
+		return false, nil, nil
+	})
+	stdout, stderr, err := c.whoami("ci", "--namespaces", "a", "--explain")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "RoleBinding a/pods → Role a/pods") {
+		t.Errorf("the rules are not explained:\n%s", stdout)
 	}
 }
