@@ -290,6 +290,12 @@ func (b *benchmarks) probe(ctx context.Context) error {
 	return nil
 }
 
+// rbacLists are the LISTs whoami sends with the caller's credentials to
+// fold the baseline and explain grants: ClusterRoles, ClusterRoleBindings,
+// and Roles and RoleBindings (of the one namespace reviewed, or
+// cluster-wide with -A).
+const rbacLists = 4
+
 func (b *benchmarks) whoami(ctx context.Context) error {
 	reader := "system:serviceaccount:" + benchNS + ":" + readerSA
 	b.measure(ctx, &comparison{
@@ -298,16 +304,17 @@ func (b *benchmarks) whoami(ctx context.Context) error {
 		Pairs:       b.o.pairs,
 		Unavailable: b.unavailable("whoami"),
 		Variants: []variant{
-			// The identity review and one rules review, then the 4 LISTs of
-			// RBAC objects (caller's credentials) that fold the baseline.
-			against(b.plugin(nameWhoami, 1+1+4, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile), nameFloorWhoami),
-			b.dispatched(nameWhoamiDispatch, 1+1+4, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
-			b.plugin(nameWhoamiSA, tokenRequestsRequest+1+1+4, contains1(reader), "whoami", readerSA),
+			// The identity review and one rules review, beside them the 4
+			// LISTs of RBAC objects (caller's credentials) that fold the
+			// baseline.
+			against(b.plugin(nameWhoami, 1+1+rbacLists, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile), nameFloorWhoami),
+			b.dispatched(nameWhoamiDispatch, 1+1+rbacLists, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
+			b.plugin(nameWhoamiSA, tokenRequestsRequest+1+1+rbacLists, contains1(reader), "whoami", readerSA),
 			// --explain reads the RBAC objects once with the caller's
 			// credentials: 4 LISTs more (plain whoami sends them too, to
 			// fold the baseline; the variant shows what naming each
 			// rule's grants adds on top).
-			b.plugin(nameWhoamiExplain, 1+1+4, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile, "--explain"),
+			b.plugin(nameWhoamiExplain, 1+1+rbacLists, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile, "--explain"),
 			shell(nameAuthPair, "kubectl auth whoami && kubectl auth can-i --list", contains1(reader), "KUBECONFIG="+b.c.tokenKubeconfig),
 			b.floorJob(nameFloorWhoami, contains1(reader+" "), "whoami", "--token-file", b.c.readerTokenFile),
 		},
@@ -384,8 +391,9 @@ func (b *benchmarks) namespaces(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		// The namespace list, the identity review, one rules review each.
-		floor := 1 + 1 + len(names)
+		// The namespace list, the identity review, one rules review each,
+		// and the RBAC lists that fold the baseline (cluster-wide with -A).
+		floor := 1 + 1 + len(names) + rbacLists
 		all := b.plugin(nameWhoamiAll, floor, contains1("system:serviceaccount:"+benchNS+":"+readerSA), "whoami", "--token-file", b.c.readerTokenFile, "-A")
 		all.Timeout = 5 * time.Minute
 		if b.o.only["namespaces"] {

@@ -119,10 +119,10 @@ func (b *benchmarks) verify(ctx context.Context) error {
 		Namespaces:  1,
 		Unavailable: b.unavailable("whoami", "verify"),
 		Variants: []variant{
-			// The identity review and one rules review, then the access
-			// reviews.
-			b.plugin(nameWhoami, 1+1, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
-			b.plugin(nameWhoamiVerify, 1+1+reviews, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "--verify"),
+			// The identity review and one rules review (the RBAC lists
+			// beside them), then the access reviews.
+			b.plugin(nameWhoami, 1+1+rbacLists, contains1(reader), "whoami", "--token-file", b.c.readerTokenFile),
+			b.plugin(nameWhoamiVerify, 1+1+rbacLists+reviews, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "--verify"),
 			loop,
 		},
 	})
@@ -137,8 +137,8 @@ func (b *benchmarks) verifyAll(ctx context.Context, n, namespaces, rounds int, p
 	reader := "system:serviceaccount:" + benchNS + ":" + readerSA
 	reviews := accessReviews(namespaces)
 	// The namespace list, the identity review, one rules review per
-	// namespace, then the access reviews.
-	all := b.plugin(nameWhoamiAllVerify, 1+1+namespaces+reviews, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "-A", "--verify")
+	// namespace, the RBAC lists, then the access reviews.
+	all := b.plugin(nameWhoamiAllVerify, 1+1+namespaces+rbacLists+reviews, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "-A", "--verify")
 	all.Slow = true
 	all.Timeout = 3*rateLimitBound(namespaces+reviews, b.rep.caps.concurrency) + 2*time.Minute
 	b.measure(ctx, &comparison{

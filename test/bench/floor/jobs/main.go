@@ -11,8 +11,10 @@
 //	jobs probe SA --path P    the token as above, then as the token SelfSubjectReview ∥ GET P,
 //	                          the token's TLS connection dialled while the lookup is in flight;
 //	                          prints "USER STATUS"
-//	jobs whoami --token-file F  SelfSubjectReview ∥ SelfSubjectRulesReview in the namespace;
-//	                          prints "USER N rules"
+//	jobs whoami --token-file F  SelfSubjectReview ∥ SelfSubjectRulesReview in the namespace
+//	                          ∥ the 4 RBAC LISTs that fold the baseline (ClusterRoles,
+//	                          ClusterRoleBindings, and the namespace's Roles and RoleBindings,
+//	                          with the kubeconfig's credentials); prints "USER N rules M objects"
 //	jobs kubeconfig SA        the token as above; prints a kubeconfig holding it (YAML)
 //
 // The namespace is the kubeconfig context's or -n, as for the plugin.
@@ -39,6 +41,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	rbacv1client "k8s.io/client-go/kubernetes/typed/rbac/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -289,18 +292,57 @@ func (j *jobs) whoami(ctx context.Context, tokenFile string) error {
 	if err != nil {
 		return err
 	}
+	callerCfg := rest.CopyConfig(base)
+	callerCfg.UserAgent = libfloor.UserAgent
+	rbac, err := rbacv1client.NewForConfig(callerCfg)
+	if err != nil {
+		return err
+	}
 	var (
 		rules    *authorizationv1.SelfSubjectRulesReview
 		rulesErr error
+		objects  [4]int
+		listErrs [4]error
 		wg       sync.WaitGroup
 	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		rules, rulesErr = tc.Authorization.SelfSubjectRulesReviews().Create(ctx, &authorizationv1.SelfSubjectRulesReview{
 			Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: ns},
 		}, metav1.CreateOptions{})
-	}()
+	})
+	lists := [4]func() (int, error){
+		func() (int, error) {
+			l, err := rbac.ClusterRoles().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return 0, err
+			}
+			return len(l.Items), nil
+		},
+		func() (int, error) {
+			l, err := rbac.ClusterRoleBindings().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return 0, err
+			}
+			return len(l.Items), nil
+		},
+		func() (int, error) {
+			l, err := rbac.Roles(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return 0, err
+			}
+			return len(l.Items), nil
+		},
+		func() (int, error) {
+			l, err := rbac.RoleBindings(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return 0, err
+			}
+			return len(l.Items), nil
+		},
+	}
+	for i, list := range lists {
+		wg.Go(func() { objects[i], listErrs[i] = list() })
+	}
 	review, err := tc.Authentication.SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	wg.Wait()
 	if err != nil {
@@ -309,7 +351,10 @@ func (j *jobs) whoami(ctx context.Context, tokenFile string) error {
 	if rulesErr != nil {
 		return rulesErr
 	}
-	_, err = fmt.Fprintf(j.out, "%s %d rules\n", review.Status.UserInfo.Username, len(rules.Status.ResourceRules)+len(rules.Status.NonResourceRules))
+	if err := errors.Join(listErrs[:]...); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(j.out, "%s %d rules %d objects\n", review.Status.UserInfo.Username, len(rules.Status.ResourceRules)+len(rules.Status.NonResourceRules), objects[0]+objects[1]+objects[2]+objects[3])
 	return err
 }
 
