@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
@@ -74,8 +75,10 @@ type Auditor struct {
 	// credentials (create serviceaccounts/token).
 	Identities Identities
 	// NewClient builds the client that sends an account's reviews from its
-	// identity's Config (the token alone).
-	NewClient func(id *subject.Identity) (kubernetes.Interface, error)
+	// identity's Config (the token alone). Only the authorization client:
+	// a whole clientset per account is some fifty typed clients built and
+	// dropped, thousands of times in a large audit.
+	NewClient func(id *subject.Identity) (authorizationv1client.AuthorizationV1Interface, error)
 	// Concurrency bounds the accounts audited at once; each sends its
 	// reviews ReviewConcurrency at a time.
 	Concurrency       int
@@ -88,6 +91,12 @@ type Auditor struct {
 	// Verify asks every risk action of every planned namespace, even where
 	// the rules review is complete.
 	Verify bool
+	// KeepRules keeps every rule of each account's reviews in its Result
+	// (--rules prints them). Without it, a Result keeps only what the
+	// report needs once the rules are graded (the risky rules, in Risks),
+	// so that an audit's memory does not grow with every rule of every
+	// account.
+	KeepRules bool
 	// AllowInsecureHTTP lets the tokens travel to a plain http:// server.
 	AllowInsecureHTTP bool
 	// Progress, when set, is called after each account with the number
@@ -230,8 +239,21 @@ func stopError(err error) error {
 	return nil
 }
 
-// auditOne obtains the account's token and reviews its planned namespaces.
+// auditOne audits one account and, without KeepRules, drops the rules its
+// Risks do not hold.
 func (a *Auditor) auditOne(ctx context.Context, p Plan) Result {
+	res := a.auditAccount(ctx, p)
+	if !a.KeepRules {
+		for i := range res.Results {
+			res.Results[i].ResourceRules, res.Results[i].NonResourceRules = nil, nil
+		}
+	}
+	return res
+}
+
+// auditAccount obtains the account's token and reviews its planned
+// namespaces.
+func (a *Auditor) auditAccount(ctx context.Context, p Plan) Result {
 	res := Result{Plan: p}
 	a.requests.Add(1)
 	id, err := a.Identities.Resolve(ctx, subject.Request{
@@ -251,7 +273,7 @@ func (a *Auditor) auditOne(ctx context.Context, p Plan) Result {
 		res.Err = err
 		return res
 	}
-	reviewer := &review.Reviewer{Client: client.AuthorizationV1(), Concurrency: a.ReviewConcurrency, Timeout: a.Timeout}
+	reviewer := &review.Reviewer{Client: client, Concurrency: a.ReviewConcurrency, Timeout: a.Timeout}
 	a.requests.Add(int64(len(p.Namespaces)))
 	res.Results, err = reviewer.Review(ctx, p.Namespaces)
 	if err != nil {
@@ -271,7 +293,7 @@ func (a *Auditor) auditOne(ctx context.Context, p Plan) Result {
 	}
 	res.Risks = review.Risks(res.Results)
 	if (res.Incomplete || a.Verify) && len(reviewed) > 0 {
-		verifier := &review.Verifier{Client: client.AuthorizationV1(), Concurrency: a.ReviewConcurrency, Timeout: a.Timeout}
+		verifier := &review.Verifier{Client: client, Concurrency: a.ReviewConcurrency, Timeout: a.Timeout}
 		verifications, err := verifier.Verify(ctx, reviewed, review.RiskActions())
 		a.requests.Add(int64(len(verifications)))
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	clienttesting "k8s.io/client-go/testing"
@@ -54,8 +54,8 @@ type rulesOf map[string]map[string][]authorizationv1.ResourceRule
 // fakeTokenClients builds, per token, a clientset whose reviews answer
 // from rules; incomplete marks every review incomplete, and allow lists
 // the "verb resource ns" a SelfSubjectAccessReview allows.
-func fakeTokenClients(rules rulesOf, incomplete bool, allow []string, reviewErr error) func(id *subject.Identity) (kubernetes.Interface, error) {
-	return func(id *subject.Identity) (kubernetes.Interface, error) {
+func fakeTokenClients(rules rulesOf, incomplete bool, allow []string, reviewErr error) func(id *subject.Identity) (authorizationv1client.AuthorizationV1Interface, error) {
+	return func(id *subject.Identity) (authorizationv1client.AuthorizationV1Interface, error) {
 		token := id.Config.BearerToken
 		c := fake.NewClientset()
 		c.PrependReactor("create", "selfsubjectrulesreviews", func(a clienttesting.Action) (bool, runtime.Object, error) {
@@ -78,7 +78,7 @@ func fakeTokenClients(rules rulesOf, incomplete bool, allow []string, reviewErr 
 			}
 			return true, r, nil
 		})
-		return c, nil
+		return c.AuthorizationV1(), nil
 	}
 }
 

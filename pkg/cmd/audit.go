@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
@@ -164,6 +165,9 @@ type AuditOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	// newClient builds a client; tests inject typed fakes.
 	newClient func(*rest.Config) (kubernetes.Interface, error)
+	// newReviewClient builds an account's client, for its reviews alone;
+	// tests inject typed fakes.
+	newReviewClient func(*rest.Config) (authorizationv1client.AuthorizationV1Interface, error)
 	// reporting holds the throttling count of every cluster.
 	reporting identityOptions
 
@@ -175,6 +179,9 @@ func (f *AuditFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Flag
 	o := &AuditOptions{
 		AuditFlags: *f, configFlags: cf, namespacesSet: fs.Changed("namespaces"),
 		newClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
+		newReviewClient: func(cfg *rest.Config) (authorizationv1client.AuthorizationV1Interface, error) {
+			return authorizationv1client.NewForConfig(cfg)
+		},
 		reporting: identityOptions{resolver: &subject.Resolver{Warnf: warner(streams), Throttling: &transport.Throttling{}}},
 		IOStreams: streams,
 	}
@@ -374,9 +381,12 @@ func (o *AuditOptions) auditCluster(ctx context.Context, name string, progress *
 		Throttling:   o.reporting.resolver.Throttling,
 	}
 	auditor := &audit.Auditor{
-		Caller:            client,
-		Identities:        resolver,
-		NewClient:         func(id *subject.Identity) (kubernetes.Interface, error) { return o.newClient(id.Config) },
+		Caller:     client,
+		Identities: resolver,
+		NewClient: func(id *subject.Identity) (authorizationv1client.AuthorizationV1Interface, error) {
+			return o.newReviewClient(id.Config)
+		},
+		KeepRules:         o.rules,
 		Concurrency:       o.concurrency,
 		ReviewConcurrency: 4,
 		Timeout:           caller.Timeout,
