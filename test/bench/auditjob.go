@@ -26,6 +26,7 @@ const (
 	nameAudit            = "kubectl-access audit"
 	nameWhoamiLoop       = "kubectl-access whoami per account"
 	nameCanIAsLoop       = "kubectl can-i --list --as per account"
+	nameFloorAudit       = "floor: audit"
 	auditAccountsPattern = `"accounts": `
 )
 
@@ -69,19 +70,23 @@ func (b *benchmarks) auditJob(ctx context.Context) error {
 	if err := os.WriteFile(file, []byte(strings.Join(accounts, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}
-	all := b.plugin(nameAudit, 0, contains1(fmt.Sprintf("%s%d,", auditAccountsPattern, len(accounts))), "audit", "-o", "json")
+	all := against(b.plugin(nameAudit, 0, contains1(fmt.Sprintf("%s%d,", auditAccountsPattern, len(accounts))), "audit", "-o", "json"), nameFloorAudit)
 	all.Timeout = 15 * time.Minute
+	// The same requests with nothing else: how fast, and in how little
+	// memory, a Go program with these libraries can do it.
+	floor := b.floorJob(nameFloorAudit, contains1(fmt.Sprintf("%d accounts ", len(accounts))), "audit")
+	floor.Timeout = 15 * time.Minute
 	loop := shell(nameWhoamiLoop, whoamiLoopScript, nil, "ACCOUNTS="+file, "KUBECONFIG="+b.c.benchKubeconfig)
 	loop.Slow, loop.Timeout = true, time.Duration(len(accounts))*time.Second+time.Minute
 	asLoop := shell(nameCanIAsLoop, canIAsLoopScript, nil, "ACCOUNTS="+file, "KUBECONFIG="+b.c.benchKubeconfig)
 	asLoop.Slow, asLoop.Timeout = true, time.Duration(len(accounts))*time.Second+time.Minute
 	b.measure(ctx, &comparison{
 		ID:          "audit",
-		Title:       fmt.Sprintf("audit of %d service accounts over %d namespaces vs a whoami loop and a kubectl auth can-i --list --as loop (each in the account's own namespace only)", len(accounts), auditNamespaces),
+		Title:       fmt.Sprintf("audit of %d service accounts over %d namespaces vs its floor program, a whoami loop and a kubectl auth can-i --list --as loop (each in the account's own namespace only)", len(accounts), auditNamespaces),
 		Pairs:       1,
 		Namespaces:  auditNamespaces,
 		Unavailable: why,
-		Variants:    []variant{all, loop, asLoop},
+		Variants:    []variant{all, floor, loop, asLoop},
 	})
 	return nil
 }

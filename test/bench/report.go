@@ -287,6 +287,7 @@ func (r *report) targets() []target {
 		r.floorTarget("probe vs its floor program", "probe", nameProbe, nameFloorProbe, jobFloorSlack),
 		r.floorTarget("whoami --token-file vs its floor program", "whoami", nameWhoami, nameFloorWhoami, jobFloorSlack),
 		r.floorTarget("kubeconfig vs its floor program", "kubeconfig", nameKubeconfig, nameFloorKubeconfig, jobFloorSlack),
+		r.floorTarget("audit vs its floor program", "audit", nameAudit, nameFloorAudit, jobFloorSlack),
 		r.criticalPathTarget(),
 	)
 
@@ -571,7 +572,36 @@ func (r *report) memoryTarget() target {
 		t.measured += ", an upper bound (no GNU time)"
 	}
 	t.result = verdict(worst <= memoryLimit)
+	if over := r.overMemory(); len(over) > 0 {
+		t.measured += "; above it: " + strings.Join(over, "; ")
+	}
 	return t
+}
+
+// overMemory lists every plugin command whose peak memory is above
+// memoryLimit, each with its floor program's peak when it has one: the
+// memory a Go program with these libraries needs for the same requests.
+func (r *report) overMemory() []string {
+	var over []string
+	for _, c := range r.comparisons {
+		if !c.measured() {
+			continue
+		}
+		for i, v := range c.Variants {
+			p := c.peakRSS(i)
+			if !v.Plugin || p <= memoryLimit {
+				continue
+			}
+			s := fmt.Sprintf("%s%s %s", v.Shown, nSuffix(c), fmtMiB(p))
+			if f := c.index(v.Against); v.Against != "" && f >= 0 && c.peakRSS(f) > 0 {
+				s += fmt.Sprintf(" against its floor program's %s (%.2f×)", fmtMiB(c.peakRSS(f)), float64(p)/float64(c.peakRSS(f)))
+			} else {
+				s += " (no floor program)"
+			}
+			over = append(over, s)
+		}
+	}
+	return over
 }
 
 // nSuffix names the namespace count of a whoami -A comparison.

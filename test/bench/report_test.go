@@ -80,3 +80,30 @@ func TestTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryTargetNamesTheFloor: a command above the memory limit is named
+// with its floor program's peak, or said to have none.
+func TestMemoryTargetNamesTheFloor(t *testing.T) {
+	audit := measuredComparison("audit", []string{nameAudit, nameFloorAudit}, []float64{900, 800}, []int{1, 1})
+	audit.Variants[0].Against = nameFloorAudit
+	audit.Memory = []int64{45 << 20, 36 << 20}
+	probe := measuredComparison("probe", []string{nameProbe}, []float64{20}, []int{1})
+	probe.Memory = []int64{40 << 20}
+	small := measuredComparison("token-request", []string{nameToken}, []float64{20}, []int{1})
+	r := &report{comparisons: []*comparison{audit, probe, small}, memExact: true}
+	got := r.memoryTarget()
+	if got.result != resultMiss {
+		t.Errorf("result = %v, want a miss", got.result)
+	}
+	for _, want := range []string{
+		"above it: kubectl-access audit 45.0 MiB against its floor program's 36.0 MiB (1.25×)",
+		nameProbe + " 40.0 MiB (no floor program)",
+	} {
+		if !strings.Contains(got.measured, want) {
+			t.Errorf("measured = %q, want it to hold %q", got.measured, want)
+		}
+	}
+	if strings.Contains(got.measured, nameToken+" ") {
+		t.Errorf("measured = %q names a command under the limit", got.measured)
+	}
+}

@@ -16,6 +16,8 @@
 //	                          ClusterRoleBindings, and the namespace's Roles and RoleBindings,
 //	                          with the kubeconfig's credentials); prints "USER N rules M objects"
 //	jobs kubeconfig SA        the token as above; prints a kubeconfig holding it (YAML)
+//	jobs audit                the 3 LISTs at once, then per account (16 at a time) a TokenRequest
+//	                          and its rules reviews (audit.go); prints "N accounts M reviews"
 //
 // The namespace is the kubeconfig context's or -n, as for the plugin.
 package main
@@ -73,6 +75,9 @@ func main() {
 		whoami,
 		&cobra.Command{Use: "kubeconfig SA", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			return j.kubeconfig(cmd.Context(), args[0])
+		}},
+		&cobra.Command{Use: "audit", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+			return j.audit(cmd.Context())
 		}},
 	)
 	if err := root.ExecuteContext(context.Background()); err != nil {
