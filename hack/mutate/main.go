@@ -13,6 +13,12 @@
 // and the entries' fingerprints are checked against the source (run it from
 // the repository root). It only renders: running gremlins, with which flags,
 // is hack/mutate.sh's business.
+//
+// With -run-unseen it runs instead the mutants gremlins cannot run (see
+// unseen and runUnseen) and writes PKG.unseen.json beside PKG.json, which
+// the rendering then counts with gremlins' own:
+//
+//	go run ./hack/mutate -run-unseen -results DIR -revision REV [-workers N] [-timeout-coefficient C] PKG...
 package main
 
 import (
@@ -118,11 +124,24 @@ func main() {
 		out     = flag.String("o", "docs/mutation.md", "file to write")
 		eqFile  = flag.String("equivalent", "hack/mutate/equivalent.yaml", "declared equivalent mutants")
 		version = flag.String("version", "", "gremlins version, for the header")
+
+		runUnseenFlag = flag.Bool("run-unseen", false, "run the unseen mutants of the packages' gremlins results instead of rendering")
+		revision      = flag.String("revision", "", "with -run-unseen: the revision of the tree, as hack/mutate.sh names it; results of another are refused")
+		workers       = flag.Int("workers", 1, "with -run-unseen: mutants run at once")
+		coefficient   = flag.Int("timeout-coefficient", 10, "with -run-unseen: a mutant times out at this times the unmutated run")
 	)
 	flag.Parse()
-	if *results == "" || flag.NArg() == 0 {
+	if *results == "" || flag.NArg() == 0 || (*runUnseenFlag && *revision == "") {
 		fmt.Fprintln(os.Stderr, "usage: go run ./hack/mutate -results DIR [-o FILE] [-equivalent FILE] PKG...")
+		fmt.Fprintln(os.Stderr, "       go run ./hack/mutate -run-unseen -results DIR -revision REV [-workers N] [-timeout-coefficient C] PKG...")
 		os.Exit(2)
+	}
+	if *runUnseenFlag {
+		opts := unseenOptions{Root: ".", Results: *results, Revision: *revision, Workers: *workers, Coefficient: *coefficient, Log: os.Stderr}
+		if err := runUnseen(opts, flag.Args()); err != nil {
+			os.Exit(1)
+		}
+		return
 	}
 	if err := write(*results, *out, *eqFile, *version, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "hack/mutate:", err)
