@@ -470,7 +470,7 @@ func render(w io.Writer, version string, reports []pkgReport) error {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", rep.Pkg, r.Measured, r.Revision, r.Runtime, r.Workers, r.TimeoutCoefficient, r.Load)
 	}
 
-	b.WriteString("\nThe unseen mutants that hack/mutate ran, by package: timed out at the timeout coefficient times its own unmutated run of the package's tests.\n\n")
+	b.WriteString("\nHow hack/mutate ran each package's unseen mutants: one at a time per worker, each timed out at the timeout coefficient times the unmutated run of the package's tests shown here.\n\n")
 	b.WriteString("| package | unseen mutants run | measured (UTC) | revision | runtime | workers | unmutated run | timeout |\n")
 	b.WriteString("|---|---:|---|---|---|---:|---|---|\n")
 	for _, rep := range reports {

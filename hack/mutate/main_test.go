@@ -485,7 +485,7 @@ Packages may come from separate runs (hack/mutate.sh keeps each package's result
 | ` + "`pkg/risk`" + ` | unknown (no .run file) | | | | | |
 | ` + "`pkg/subject`" + ` | unknown (no .run file) | | | | | |
 
-The unseen mutants that hack/mutate ran, by package: timed out at the timeout coefficient times its own unmutated run of the package's tests.
+How hack/mutate ran each package's unseen mutants: one at a time per worker, each timed out at the timeout coefficient times the unmutated run of the package's tests shown here.
 
 | package | unseen mutants run | measured (UTC) | revision | runtime | workers | unmutated run | timeout |
 |---|---:|---|---|---|---:|---|---|
