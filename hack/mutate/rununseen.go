@@ -318,7 +318,7 @@ func goTest(ctx context.Context, dir, pkg string, timeout time.Duration) (string
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
-	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return timedOut, out.Bytes(), nil
 	}
 	var exit *exec.ExitError
