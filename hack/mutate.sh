@@ -2,10 +2,22 @@
 # Mutation testing of the domain packages with gremlins (pinned in
 # hack/tools/gremlins), then docs/mutation.md rendered from the results:
 #
-#   hack/mutate.sh                       (the eight packages below)
+#   hack/mutate.sh                       (the packages below)
 #   hack/mutate.sh pkg/risk pkg/exitcode (a subset; the others are listed as
 #                                         not measured, or, with
 #                                         MUTATE_RESULTS, as last measured)
+#   MUTATE_UNSEEN_ONLY=1 MUTATE_RESULTS=DIR hack/mutate.sh pkg/risk
+#                                        (only the unseen step, below, on
+#                                         gremlins results already in DIR)
+#
+# gremlins never runs a mutant in a switch's case expression or a
+# package-level const/var (its coverage comes from -coverprofile blocks,
+# which leave those out). After each package's gremlins run,
+# `go run ./hack/mutate -run-unseen` runs those itself, the same change in
+# a copy of the tree, and writes PKG.unseen.json, which the document counts
+# with gremlins' results. It refuses results of another revision than this
+# tree's (as named below), so with MUTATE_UNSEEN_ONLY run it on the
+# revision gremlins measured.
 #
 # Unit tests only: gremlins has no flag for test flags, so -short (how this
 # repository's tests skip the slow and end-to-end cases) reaches every
@@ -25,10 +37,16 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-all=(pkg/exitcode pkg/risk pkg/subject pkg/transport pkg/kubeconfig pkg/review pkg/credential pkg/probe)
+all=(pkg/exitcode pkg/risk pkg/subject pkg/transport pkg/kubeconfig pkg/review pkg/credential pkg/probe
+  pkg/audit pkg/check pkg/expect pkg/grant)
 if (($# > 0)); then measure=("$@"); else measure=("${all[@]}"); fi
 
-gremlins=$("$here/build-tools.sh" gremlins)
+unseen_only=${MUTATE_UNSEEN_ONLY:-}
+if [[ -n "$unseen_only" && -z "${MUTATE_RESULTS:-}" ]]; then
+  echo "MUTATE_UNSEEN_ONLY needs MUTATE_RESULTS: the directory of the gremlins results to run the unseen mutants of" >&2
+  exit 2
+fi
+if [[ -z "$unseen_only" ]]; then gremlins=$("$here/build-tools.sh" gremlins); fi
 workers=${MUTATE_WORKERS:-$(nproc)}
 coefficient=${MUTATE_TIMEOUT_COEFFICIENT:-10}
 budget=${MUTATE_BUDGET:-0}
@@ -55,14 +73,28 @@ fi
 # coverage run, and a cached `go test` result would make that run, and so
 # every mutant's timeout, a fraction of a second.
 export GOFLAGS="$(go env GOFLAGS) -short -count=1"
+# The unseen mutants of one package's gremlins results; a refusal (results
+# of another revision, say) is reported, and the package's unseen mutants
+# stay not run in the document, without stopping the others.
+run_unseen() {
+  go run ./hack/mutate -run-unseen -results "$results" -revision "$revision" \
+    -workers "$workers" -timeout-coefficient "$coefficient" "$1" ||
+    echo "$1: the unseen step failed; its unseen mutants are reported as not run" >&2
+}
 start=$SECONDS
 for pkg in "${measure[@]}"; do
   name=${pkg//\//_}
+  if [[ -n "$unseen_only" ]]; then
+    t=$SECONDS
+    run_unseen "$pkg"
+    echo "$pkg (unseen only): $((SECONDS - t))s" >&2
+    continue
+  fi
   if ((budget > 0 && SECONDS - start >= budget)); then
     echo "the time budget of ${budget}s was spent before this package started" >"$results/$name.skipped"
     continue
   fi
-  rm -f "$results/$name.json" "$results/$name.skipped" "$results/$name.run"
+  rm -f "$results/$name.json" "$results/$name.skipped" "$results/$name.run" "$results/$name.unseen.json"
   echo "mutating $pkg" >&2
   t=$SECONDS
   measured=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -82,6 +114,7 @@ workers: "$workers"
 timeoutCoefficient: "$coefficient"
 load: "$load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end ($(nproc) CPUs)"
 EOF
+    run_unseen "$pkg"
   fi
   echo "$pkg: $((SECONDS - t))s" >&2
 done

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ func TestSummarize(t *testing.T) {
 			{File: "pkg/risk/risk.go", Line: 31, Column: 12, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED"},
 		},
 	}
-	got, err := summarize("pkg/risk", res, nil, noSource(t))
+	got, err := summarize("pkg/risk", res, nil, noSource(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,12 +270,12 @@ func TestSummarizeEquivalentAndUnseen(t *testing.T) {
 		{File: "pkg/risk/risk.go", Line: 10, Column: 12, Mutator: "ARITHMETIC_BASE", Code: "a - b", Reason: "not lived, so unused"},
 		{File: "pkg/other/other.go", Line: 1, Column: 1, Mutator: "X", Code: "x", Reason: "another package's"},
 	}
-	got, err := summarize("pkg/risk", res, eqs, &unseenIn{root: root, files: map[string]*unseen{}})
+	got, err := summarize("pkg/risk", res, eqs, &unseenIn{root: root, files: map[string]*unseen{}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := pkgReport{
-		Pkg: "pkg/risk", Killed: 1, Lived: 2, NotCovered: 2, Efficacy: 33.33, Coverage: 60,
+		Pkg: "pkg/risk", Killed: 1, Lived: 2, NotCovered: 2, Efficacy: float64(1) / 3 * 100, Coverage: 60,
 		Equivalent: 1, Unseen: 1,
 		Survivors: []mutant{
 			{File: "pkg/risk/risk.go", Line: 9, Column: 9, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED", Equivalent: "a equals b nowhere"},
@@ -288,6 +289,110 @@ func TestSummarizeEquivalentAndUnseen(t *testing.T) {
 	// 1 killed of 1 + 2 - 1; 3 tried of 3 + 2 - 1.
 	if e, c := got.adjustedEfficacy(), got.adjustedCoverage(); e != 50 || c != 75 {
 		t.Errorf("adjusted efficacy %v, coverage %v; want 50, 75", e, c)
+	}
+}
+
+// TestSummarizeRanUnseen: an unseen mutant that hack/mutate ran counts
+// under its status, in the raw figures too, and a lived one is a survivor
+// like gremlins' own, subject to the declared equivalents.
+func TestSummarizeRanUnseen(t *testing.T) {
+	root := writeTree(t, map[string]string{"pkg/risk/risk.go": source})
+	var res result
+	if err := json.Unmarshal([]byte(measured), &res); err != nil {
+		t.Fatal(err)
+	}
+	src := func() *unseenIn { return &unseenIn{root: root, files: map[string]*unseen{}} }
+	ran := &unseenResults{Revision: "abc1234", Mutants: []unseenMutant{{File: "risk.go", Line: 3, Column: 17, Type: "ARITHMETIC_BASE", Status: lived}}}
+	eqs := []equivalent{{File: "pkg/risk/risk.go", Line: 3, Column: 17, Mutator: "ARITHMETIC_BASE", Code: "2 * 3", Reason: "six either way"}}
+	got, err := summarize("pkg/risk", res, eqs, src(), ran)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pkgReport{
+		Pkg: "pkg/risk", Killed: 1, Lived: 3, NotCovered: 1, Efficacy: 25, Coverage: 80,
+		Equivalent: 1, Ran: 1, UnseenRun: ran,
+		Survivors: []mutant{
+			{File: "pkg/risk/risk.go", Line: 3, Column: 17, Type: "ARITHMETIC_BASE", Status: "LIVED", Equivalent: "six either way", Ran: true},
+			{File: "pkg/risk/risk.go", Line: 9, Column: 9, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED"},
+			{File: "pkg/risk/risk.go", Line: 9, Column: 9, Type: "CONDITIONALS_NEGATION", Status: "LIVED"},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("summarize (-want +got):\n%s", diff)
+	}
+	// 1 killed of 1 + 3 - 1; 4 tried of 4 + 1 - 0.
+	if e, c := fmt.Sprintf("%.2f", got.adjustedEfficacy()), got.adjustedCoverage(); e != "33.33" || c != 80 {
+		t.Errorf("adjusted efficacy %v, coverage %v; want 33.33, 80", e, c)
+	}
+
+	killedRun := &unseenResults{Mutants: []unseenMutant{{File: "risk.go", Line: 3, Column: 17, Type: "ARITHMETIC_BASE", Status: killed}}}
+	if got, err := summarize("pkg/risk", res, nil, src(), killedRun); err != nil || got.Killed != 2 || got.Ran != 1 || got.Unseen != 0 || got.NotCovered != 1 || got.Efficacy != 50 {
+		t.Errorf("a killed unseen mutant: %+v, %v; want 2 killed, 1 run, 1 not covered, 50%% efficacy", got, err)
+	}
+
+	for name, m := range map[string]unseenMutant{
+		"a mutant gremlins ran":                   {File: "risk.go", Line: 12, Column: 9, Type: "ARITHMETIC_BASE", Status: killed},
+		"a mutant gremlins did not report":        {File: "risk.go", Line: 3, Column: 17, Type: "CONDITIONALS_NEGATION", Status: killed},
+		"a not covered mutant that is not unseen": {File: "risk.go", Line: 10, Column: 12, Type: "ARITHMETIC_BASE", Status: killed},
+	} {
+		if _, err := summarize("pkg/risk", res, nil, src(), &unseenResults{Mutants: []unseenMutant{m}}); err == nil {
+			t.Errorf("%s in the unseen results was accepted", name)
+		}
+	}
+}
+
+// TestLoadUnseen: PKG.unseen.json counts when it is of gremlins' revision,
+// and is set aside, saying so, when it is not.
+func TestLoadUnseen(t *testing.T) {
+	srcRoot := writeTree(t, map[string]string{"pkg/risk/risk.go": source})
+	unseenJSON := `{"revision":"%s","measured":"2026-12-02T01:00:00Z","mutants":[{"file_name":"risk.go","line":3,"column":17,"type":"ARITHMETIC_BASE","status":"KILLED"}]}`
+	dir := writeTree(t, map[string]string{
+		"pkg_risk.json":        measured,
+		"pkg_risk.run":         runAt,
+		"pkg_risk.unseen.json": fmt.Sprintf(unseenJSON, "abc1234"),
+	})
+	rep, err := load(dir, "pkg/risk", nil, &unseenIn{root: srcRoot, files: map[string]*unseen{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ran != 1 || rep.Killed != 2 || rep.UnseenRun == nil || rep.UnseenNote != "" || rep.Run.Revision != "abc1234" {
+		t.Errorf("unseen results of the same revision: %+v", rep)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pkg_risk.unseen.json"), []byte(fmt.Sprintf(unseenJSON, "def5678")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = load(dir, "pkg/risk", nil, &unseenIn{root: srcRoot, files: map[string]*unseen{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ran != 0 || rep.Killed != 1 || rep.Unseen != 1 || rep.UnseenRun != nil || rep.UnseenNote != `results of revision "def5678" ignored: gremlins measured "abc1234"` {
+		t.Errorf("unseen results of another revision: %+v", rep)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pkg_risk.unseen.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(dir, "pkg/risk", nil, &unseenIn{root: srcRoot, files: map[string]*unseen{}}); err == nil {
+		t.Error("unreadable unseen results were accepted")
+	}
+}
+
+// TestRawFiguresAreGremlins: with nothing run by hack/mutate, the raw
+// figures are those gremlins reported.
+func TestRawFiguresAreGremlins(t *testing.T) {
+	var res result
+	if err := json.Unmarshal([]byte(sample), &res); err != nil {
+		t.Fatal(err)
+	}
+	got, err := summarize("pkg/risk", res, nil, noSource(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Efficacy != res.TestEfficacy || got.Coverage != res.MutationsCoverage {
+		t.Errorf("efficacy %v, coverage %v; gremlins said %v, %v", got.Efficacy, got.Coverage, res.TestEfficacy, res.MutationsCoverage)
+	}
+	none, err := summarize("pkg/risk", result{}, nil, noSource(t), nil)
+	if err != nil || none.Efficacy != 0 || none.Coverage != 0 {
+		t.Errorf("no mutants: efficacy %v, coverage %v (%v); gremlins says 0, 0", none.Efficacy, none.Coverage, err)
 	}
 }
 
@@ -336,14 +441,17 @@ func TestRender(t *testing.T) {
 	reports := []pkgReport{
 		{Pkg: "pkg/exitcode", Killed: 8, Efficacy: 100, Coverage: 100,
 			Run: pkgRun{Measured: "2026-12-01T23:00:00Z", Revision: "abc1234", Runtime: "12s", Workers: "1", TimeoutCoefficient: "10", Load: "1 2 3"}},
-		{Pkg: "pkg/risk", Killed: 1, Lived: 2, NotCovered: 2, Efficacy: 33.33, Coverage: 60, Equivalent: 1, Unseen: 1,
+		{Pkg: "pkg/risk", Killed: 1, Lived: 2, NotCovered: 2, Efficacy: 33.33, Coverage: 60, Equivalent: 1, Unseen: 1, Ran: 1,
+			UnseenRun: &unseenResults{Measured: "2026-12-02T01:00:00Z", Revision: "abc1234", Runtime: "9s", Workers: 1, Baseline: "1.5s", Timeout: "15s", Mutants: make([]unseenMutant, 1)},
 			Survivors: []mutant{
+				{File: "pkg/risk/risk.go", Line: 3, Column: 17, Type: "ARITHMETIC_BASE", Status: "LIVED", Ran: true},
 				{File: "pkg/risk/risk.go", Line: 7, Column: 9, Type: "CONDITIONALS_BOUNDARY", Status: "LIVED", Equivalent: "a equals b nowhere"},
 				{File: "pkg/risk/risk.go", Line: 7, Column: 9, Type: "CONDITIONALS_NEGATION", Status: "LIVED"},
 				{File: "pkg/risk/risk.go", Line: 9, Column: 2, Type: "ARITHMETIC_BASE", Status: "TIMED OUT"},
 			},
 			Unused: []equivalent{{File: "pkg/risk/risk.go", Line: 8, Column: 12, Mutator: "ARITHMETIC_BASE"}}},
 		{Pkg: "pkg/probe", Skipped: "the time budget of 60s was spent before this package started"},
+		{Pkg: "pkg/subject", Killed: 3, Efficacy: 100, Coverage: 100, UnseenNote: `results of revision "def5678" ignored: gremlins measured "abc1234"`},
 	}
 	var b strings.Builder
 	if err := render(&b, "v0.6.0", reports); err != nil {
@@ -357,11 +465,12 @@ func TestRender(t *testing.T) {
 	if !ok {
 		t.Fatalf("no per-package section:\n%s", got)
 	}
-	want := "| package | killed | lived | equivalent | not covered | unseen | timed out | not viable | efficacy raw | adjusted | mutator coverage raw | adjusted | target |\n" +
-		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n" +
-		"| `pkg/exitcode` | 8 | 0 | 0 | 0 | 0 | 0 | 0 | 100.00% | 100.00% | 100.00% | 100.00% | met (raw) |\n" +
-		"| `pkg/risk` | 1 | 2 | 1 | 2 | 1 | 0 | 0 | 33.33% | 50.00% | 60.00% | 75.00% | **not met** |\n" +
-		"| `pkg/probe` | not measured | | | | | | | | | | | |\n" + `
+	want := "| package | killed | lived | equivalent | not covered | unseen | timed out | not viable | run by hack/mutate | efficacy raw | adjusted | mutator coverage raw | adjusted | target |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n" +
+		"| `pkg/exitcode` | 8 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 100.00% | 100.00% | 100.00% | 100.00% | met (raw) |\n" +
+		"| `pkg/risk` | 1 | 2 | 1 | 2 | 1 | 0 | 0 | 1 | 33.33% | 50.00% | 60.00% | 75.00% | **not met** |\n" +
+		"| `pkg/probe` | not measured | | | | | | | | | | | | |\n" +
+		"| `pkg/subject` | 3 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 100.00% | 100.00% | 100.00% | 100.00% | met (raw) |\n" + `
 Not measured:
 
 - ` + "`pkg/probe`" + `: the time budget of 60s was spent before this package started
@@ -374,6 +483,15 @@ Packages may come from separate runs (hack/mutate.sh keeps each package's result
 |---|---|---|---|---:|---:|---|
 | ` + "`pkg/exitcode`" + ` | 2026-12-01T23:00:00Z | abc1234 | 12s | 1 | 10 | 1 2 3 |
 | ` + "`pkg/risk`" + ` | unknown (no .run file) | | | | | |
+| ` + "`pkg/subject`" + ` | unknown (no .run file) | | | | | |
+
+How hack/mutate ran each package's unseen mutants: one at a time per worker, each timed out at the timeout coefficient times the unmutated run of the package's tests shown here.
+
+| package | unseen mutants run | measured (UTC) | revision | runtime | workers | unmutated run | timeout |
+|---|---:|---|---|---|---:|---|---|
+| ` + "`pkg/exitcode`" + ` | not run | | | | | | |
+| ` + "`pkg/risk`" + ` | 1 | 2026-12-02T01:00:00Z | abc1234 | 9s | 1 | 1.5s | 15s |
+| ` + "`pkg/subject`" + ` | results of revision "def5678" ignored: gremlins measured "abc1234" | | | | | | |
 
 ## Surviving mutants
 
@@ -381,6 +499,7 @@ Packages may come from separate runs (hack/mutate.sh keeps each package's result
 
 | where | mutator | status |
 |---|---|---|
+| pkg/risk/risk.go:3:17 | ARITHMETIC_BASE | LIVED, run by hack/mutate |
 | pkg/risk/risk.go:7:9 | CONDITIONALS_BOUNDARY | lived (equivalent: a equals b nowhere) |
 | pkg/risk/risk.go:7:9 | CONDITIONALS_NEGATION | LIVED |
 | pkg/risk/risk.go:9:2 | ARITHMETIC_BASE | TIMED OUT |
