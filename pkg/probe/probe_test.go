@@ -393,6 +393,7 @@ func TestAggregate(t *testing.T) {
 		{"all ok", codes(0, 0), 0},
 		{"403 and 404", codes(0, 5, 4), 4},
 		{"401 beats all", codes(7, 6, 5, 4, 3), 3},
+		{"401 first still beats all", codes(3, 7, 6, 5, 4), 3},
 		{"TLS beats unreachable", codes(7, 6), 6},
 		{"a status beats TLS", codes(6, 5), 5},
 		{"documented code beats other error", codes(1, 7), 7},

@@ -111,6 +111,9 @@ func TestParsePath(t *testing.T) {
 		{in: "", err: "must not be empty"},
 		{in: "api", err: `must start with "/"`},
 		{in: "https://evil.example/api", err: "not a URL"},
+		{in: "h://evil.example/api", err: "not a URL"},
+		// No scheme before "://": a relative path, not a URL.
+		{in: "://evil.example/api", err: `must start with "/"`},
 		{in: "//evil.example/api", err: `must not start with "//"`},
 		{in: "/a/../b", err: `"." or ".."`},
 		{in: "/a/..", err: `"." or ".."`},
@@ -264,5 +267,53 @@ func checkURI(t *testing.T, service, uri string) {
 		if proxy < 0 || strings.Count(uri[:proxy], "/") != 6 {
 			t.Fatalf("accepted %q, which does not go through one Service's proxy", uri)
 		}
+	}
+}
+
+// TestPercentEncodingHexDigits: a "%" must be followed by two hex digits,
+// either case; the ends of each digit range are accepted, the characters
+// just outside them refused, in either position.
+func TestPercentEncodingHexDigits(t *testing.T) {
+	cases := []struct {
+		c  byte
+		ok bool
+	}{
+		{'0', true}, {'9', true}, {'a', true}, {'f', true}, {'A', true}, {'F', true},
+		{'/', false}, {':', false}, {'g', false}, {'@', false}, {'G', false},
+	}
+	for _, tc := range cases {
+		for _, p := range []string{"/x%" + string(tc.c) + "1", "/x%1" + string(tc.c)} {
+			_, err := ParsePath(p)
+			if tc.ok && err != nil {
+				t.Errorf("ParsePath(%q): %v", p, err)
+			}
+			if !tc.ok && (err == nil || !strings.Contains(err.Error(), "percent-encoding")) {
+				t.Errorf("ParsePath(%q) error = %v, want a refused percent-encoding", p, err)
+			}
+		}
+	}
+}
+
+// TestParseTarget: the URI sent for one --service and --path as the
+// command line gives them; a Service without a namespace takes the
+// default one, never overriding one it names, and an empty --path is the
+// default path.
+func TestParseTarget(t *testing.T) {
+	cases := []struct {
+		name, service, path, want string
+	}{
+		{name: "defaults", want: "/api"},
+		{name: "a path", path: "/readyz?verbose", want: "/readyz?verbose"},
+		{name: "a Service takes the default namespace", service: "web", want: "/api/v1/namespaces/team/services/web/proxy/"},
+		{name: "a Service keeps its own namespace", service: "build/https:web:8443", path: "/healthz",
+			want: "/api/v1/namespaces/build/services/https:web:8443/proxy/healthz"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseTarget(tc.service, tc.path, "team")
+			if err != nil || got != tc.want {
+				t.Errorf("ParseTarget(%q, %q, team) = %q, %v; want %q", tc.service, tc.path, got, err, tc.want)
+			}
+		})
 	}
 }
