@@ -31,6 +31,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
@@ -109,6 +110,10 @@ type pkgReport struct {
 	// Unused are the declared equivalents in this package that did not
 	// live this run.
 	Unused []equivalent
+	// Now says whether the package's files (code and tests) are still
+	// those of the revision measured, in the tree rendered from:
+	// "unchanged", "changed since", or why it is not known.
+	Now string
 }
 
 // pkgRun is how one package was measured: hack/mutate.sh writes it beside
@@ -177,6 +182,9 @@ func write(dir, out, eqFile, version string, pkgs []string) error {
 		if err != nil {
 			return err
 		}
+		if rep.Run.Revision != "" {
+			rep.Now = filesSince(".", rep.Run.Revision, pkg)
+		}
 		reports = append(reports, rep)
 	}
 	f, err := os.Create(out)
@@ -188,6 +196,25 @@ func write(dir, out, eqFile, version string, pkgs []string) error {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
 	return f.Close()
+}
+
+// filesSince says whether pkg's files in the tree at root are those of
+// revision rev, as git sees them (uncommitted changes included), so that a
+// result measured at an older revision says whether it still describes
+// the code.
+func filesSince(root, rev, pkg string) string {
+	if strings.HasSuffix(rev, " with uncommitted changes") {
+		return "unknown: measured with uncommitted changes"
+	}
+	err := exec.Command("git", "-C", root, "diff", "--quiet", rev, "--", pkg).Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return "unchanged"
+	case errors.As(err, &exit) && exit.ExitCode() == 1:
+		return "**changed since**"
+	}
+	return "unknown: " + err.Error()
 }
 
 // load reads one package's result from dir.
@@ -455,19 +482,19 @@ func render(w io.Writer, version string, reports []pkgReport) error {
 	}
 
 	b.WriteString("\n## When each was measured\n\n")
-	b.WriteString("Packages may come from separate runs (hack/mutate.sh keeps each package's results in `MUTATE_RESULTS`); each row is its own run.\n\n")
-	b.WriteString("| package | measured (UTC) | revision | runtime | workers | timeout coefficient | load average (1/5/15 min) at the start and end |\n")
-	b.WriteString("|---|---|---|---|---:|---:|---|\n")
+	b.WriteString("Packages may come from separate runs (hack/mutate.sh keeps each package's results in `MUTATE_RESULTS`); each row is its own run. **Files now** compares the package's files (code and tests) at the revision measured with the tree this document was rendered from (`git diff`): \"unchanged\" means the result describes the code as it is.\n\n")
+	b.WriteString("| package | measured (UTC) | revision | files now | runtime | workers | timeout coefficient | load average (1/5/15 min) at the start and end |\n")
+	b.WriteString("|---|---|---|---|---|---:|---:|---|\n")
 	for _, rep := range reports {
 		if rep.Skipped != "" {
 			continue
 		}
 		r := rep.Run
 		if r == (pkgRun{}) {
-			fmt.Fprintf(&b, "| `%s` | unknown (no .run file) | | | | | |\n", rep.Pkg)
+			fmt.Fprintf(&b, "| `%s` | unknown (no .run file) | | | | | | |\n", rep.Pkg)
 			continue
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n", rep.Pkg, r.Measured, r.Revision, r.Runtime, r.Workers, r.TimeoutCoefficient, r.Load)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", rep.Pkg, r.Measured, r.Revision, rep.Now, r.Runtime, r.Workers, r.TimeoutCoefficient, r.Load)
 	}
 
 	b.WriteString("\nHow hack/mutate ran each package's unseen mutants: one at a time per worker, each timed out at the timeout coefficient times the unmutated run of the package's tests shown here.\n\n")

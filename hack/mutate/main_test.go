@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -477,13 +478,13 @@ Not measured:
 
 ## When each was measured
 
-Packages may come from separate runs (hack/mutate.sh keeps each package's results in ` + "`MUTATE_RESULTS`" + `); each row is its own run.
+Packages may come from separate runs (hack/mutate.sh keeps each package's results in ` + "`MUTATE_RESULTS`" + `); each row is its own run. **Files now** compares the package's files (code and tests) at the revision measured with the tree this document was rendered from (` + "`git diff`" + `): "unchanged" means the result describes the code as it is.
 
-| package | measured (UTC) | revision | runtime | workers | timeout coefficient | load average (1/5/15 min) at the start and end |
-|---|---|---|---|---:|---:|---|
-| ` + "`pkg/exitcode`" + ` | 2026-12-01T23:00:00Z | abc1234 | 12s | 1 | 10 | 1 2 3 |
-| ` + "`pkg/risk`" + ` | unknown (no .run file) | | | | | |
-| ` + "`pkg/subject`" + ` | unknown (no .run file) | | | | | |
+| package | measured (UTC) | revision | files now | runtime | workers | timeout coefficient | load average (1/5/15 min) at the start and end |
+|---|---|---|---|---|---:|---:|---|
+| ` + "`pkg/exitcode`" + ` | 2026-12-01T23:00:00Z | abc1234 |  | 12s | 1 | 10 | 1 2 3 |
+| ` + "`pkg/risk`" + ` | unknown (no .run file) | | | | | | |
+| ` + "`pkg/subject`" + ` | unknown (no .run file) | | | | | | |
 
 How hack/mutate ran each package's unseen mutants: one at a time per worker, each timed out at the timeout coefficient times the unmutated run of the package's tests shown here.
 
@@ -520,5 +521,49 @@ func TestRenderNoSurvivors(t *testing.T) {
 	}
 	if !strings.HasSuffix(b.String(), "## Surviving mutants\n\nNone: every mutant that a test reaches was killed.\n") {
 		t.Errorf("no survivors is not said:\n%s", b.String())
+	}
+}
+
+// TestFilesSince: a package's files are compared, by git, between the
+// revision measured and the tree rendered from.
+func TestFilesSince(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	for _, f := range []string{"pkg/a/a.go", "pkg/b/b.go"} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("package x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("add", ".")
+	git("commit", "-qm", "one")
+	rev := git("rev-parse", "--short", "HEAD")
+	if err := os.WriteFile(filepath.Join(dir, "pkg/b/b_test.go"), []byte("package x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("add", ".")
+	for pkg, want := range map[string]string{"pkg/a": "unchanged", "pkg/b": "**changed since**"} {
+		if got := filesSince(dir, rev, pkg); got != want {
+			t.Errorf("filesSince(%s) = %q, want %q", pkg, got, want)
+		}
+	}
+	if got := filesSince(dir, rev+" with uncommitted changes", "pkg/a"); !strings.HasPrefix(got, "unknown") {
+		t.Errorf("a revision with uncommitted changes: %q, want unknown", got)
+	}
+	if got := filesSince(dir, "0000000", "pkg/a"); !strings.HasPrefix(got, "unknown") {
+		t.Errorf("a revision git does not know: %q, want unknown", got)
 	}
 }
