@@ -24,6 +24,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -34,6 +35,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -373,20 +375,15 @@ func summarize(pkg string, res result, eqs []equivalent, src *unseenIn, ran *uns
 			rep.Unused = append(rep.Unused, e)
 		}
 	}
-	sort.Slice(rep.Survivors, func(i, j int) bool {
-		a, b := rep.Survivors[i], rep.Survivors[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Column != b.Column {
-			return a.Column < b.Column
-		}
-		return a.Type < b.Type
+	slices.SortFunc(rep.Survivors, func(a, b mutant) int {
+		return byPosition(a.File, a.Line, a.Column, a.Type, b.File, b.Line, b.Column, b.Type)
 	})
 	return rep, nil
+}
+
+// byPosition orders mutants by file, line, column, then mutator.
+func byPosition(fileA string, lineA, colA int, typeA string, fileB string, lineB, colB int, typeB string) int {
+	return cmp.Or(strings.Compare(fileA, fileB), cmp.Compare(lineA, lineB), cmp.Compare(colA, colB), strings.Compare(typeA, typeB))
 }
 
 // adjustedEfficacy is killed over killed and the lived that are not

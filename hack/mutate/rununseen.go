@@ -12,7 +12,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -251,18 +251,8 @@ func runPackage(opts unseenOptions, pkg string, jobs []job, copies []string) err
 		}
 		out.Mutants = done
 	}
-	sort.Slice(out.Mutants, func(i, j int) bool {
-		a, b := out.Mutants[i], out.Mutants[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		if a.Column != b.Column {
-			return a.Column < b.Column
-		}
-		return a.Type < b.Type
+	slices.SortFunc(out.Mutants, func(a, b unseenMutant) int {
+		return byPosition(a.File, a.Line, a.Column, a.Type, b.File, b.Line, b.Column, b.Type)
 	})
 	out.Runtime = time.Since(start).Round(time.Second).String()
 	data, err := json.MarshalIndent(out, "", "  ")

@@ -11,10 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	rbacv1client "k8s.io/client-go/kubernetes/typed/rbac/v1"
-	"k8s.io/client-go/rest"
-
-	"github.com/kubectl-access/kubectl-access/test/bench/floor/internal/libfloor"
 )
 
 // auditConcurrency is the accounts audited at once, the plugin's default
@@ -34,9 +30,7 @@ func (j *jobs) audit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	callerCfg := rest.CopyConfig(base)
-	callerCfg.UserAgent = libfloor.UserAgent
-	rbac, err := rbacv1client.NewForConfig(callerCfg)
+	rbac, err := rbacClient(base)
 	if err != nil {
 		return err
 	}

@@ -175,6 +175,14 @@ func (j *jobs) tokenRequest(ctx context.Context, name string) error {
 	return err
 }
 
+// rbacClient returns the RBAC client with the caller's credentials, with
+// the floor's user agent.
+func rbacClient(base *rest.Config) (rbacv1client.RbacV1Interface, error) {
+	cfg := rest.CopyConfig(base)
+	cfg.UserAgent = libfloor.UserAgent
+	return rbacv1client.NewForConfig(cfg)
+}
+
 // asToken returns clients that authenticate as token alone.
 func asToken(base *rest.Config, token string) (*libfloor.Clients, error) {
 	cfg := rest.AnonymousClientConfig(base)
@@ -297,9 +305,7 @@ func (j *jobs) whoami(ctx context.Context, tokenFile string) error {
 	if err != nil {
 		return err
 	}
-	callerCfg := rest.CopyConfig(base)
-	callerCfg.UserAgent = libfloor.UserAgent
-	rbac, err := rbacv1client.NewForConfig(callerCfg)
+	rbac, err := rbacClient(base)
 	if err != nil {
 		return err
 	}
