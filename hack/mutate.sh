@@ -72,7 +72,11 @@ fi
 # -count=1 as well: gremlins times each mutant against the package's
 # coverage run, and a cached `go test` result would make that run, and so
 # every mutant's timeout, a fraction of a second.
-export GOFLAGS="$(go env GOFLAGS) -short -count=1"
+#
+# -vet=off: go test runs a subset of go vet before the tests, about a second
+# per mutant here, and would count a mutant vet rejects as killed though no
+# test noticed it.
+export GOFLAGS="$(go env GOFLAGS) -short -count=1 -vet=off"
 # The unseen mutants of one package's gremlins results; a refusal (results
 # of another revision, say) is reported, and the package's unseen mutants
 # stay not run in the document, without stopping the others.
