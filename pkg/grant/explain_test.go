@@ -424,3 +424,25 @@ func TestBaselineOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestGrantsAreSortedByTheirText(t *testing.T) {
+	// Three ways to one right, read in no particular order (a
+	// ClusterRoleBinding listed before one it sorts after, RoleBindings
+	// after every ClusterRoleBinding): the grants name them sorted, so the
+	// output does not depend on the order the objects were listed in.
+	objs := cluster()
+	objs.ClusterRoleBindings = append([]rbacv1.ClusterRoleBinding{crb("zz-basic", toClusterRole("basic"), sa("build", "ci"))}, objs.ClusterRoleBindings...)
+	objs.RoleBindings = append(objs.RoleBindings, rb("build", "own-basic", toClusterRole("basic"), sa("build", "ci")))
+	var got []string
+	for _, g := range NewExplainer(objs, ServiceAccount("build", "ci")).Grants("build", Access{Verb: "create", Group: "authentication.k8s.io", Resource: "selfsubjectreviews"}) {
+		got = append(got, g.String())
+	}
+	want := s(
+		"ClusterRoleBinding basic → ClusterRole basic to group system:authenticated",
+		"ClusterRoleBinding zz-basic → ClusterRole basic",
+		"RoleBinding build/own-basic → ClusterRole basic",
+	)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("grants (-want +got):\n%s", diff)
+	}
+}
