@@ -11,9 +11,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 
+	"github.com/kubectl-access/kubectl-access/pkg/client"
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/grant"
@@ -70,7 +70,7 @@ type Identities interface {
 // Auditor runs audits.
 type Auditor struct {
 	// Caller lists with the caller's credentials.
-	Caller kubernetes.Interface
+	Caller client.Interface
 	// Identities obtains each account's token, with the caller's
 	// credentials (create serviceaccounts/token).
 	Identities Identities

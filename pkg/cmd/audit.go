@@ -16,7 +16,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/client-go/kubernetes"
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
@@ -24,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-access/kubectl-access/pkg/audit"
+	"github.com/kubectl-access/kubectl-access/pkg/client"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/review"
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
@@ -164,7 +164,7 @@ type AuditOptions struct {
 	// configFlags are the kubeconfig flags, one copy per context audited.
 	configFlags *genericclioptions.ConfigFlags
 	// newClient builds a client; tests inject typed fakes.
-	newClient func(*rest.Config) (kubernetes.Interface, error)
+	newClient func(*rest.Config) (client.Interface, error)
 	// newReviewClient builds an account's client, for its reviews alone;
 	// tests inject typed fakes.
 	newReviewClient func(*rest.Config) (authorizationv1client.AuthorizationV1Interface, error)
@@ -178,7 +178,7 @@ type AuditOptions struct {
 func (f *AuditFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.FlagSet, _ []string, streams genericiooptions.IOStreams) (*AuditOptions, error) {
 	o := &AuditOptions{
 		AuditFlags: *f, configFlags: cf, namespacesSet: fs.Changed("namespaces"),
-		newClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
+		newClient: func(cfg *rest.Config) (client.Interface, error) { return client.NewForConfig(cfg) },
 		newReviewClient: func(cfg *rest.Config) (authorizationv1client.AuthorizationV1Interface, error) {
 			return authorizationv1client.NewForConfig(cfg)
 		},

@@ -15,12 +15,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-access/kubectl-access/pkg/check"
+	"github.com/kubectl-access/kubectl-access/pkg/client"
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/expect"
@@ -161,7 +161,7 @@ type CheckOptions struct {
 	caller    *rest.Config
 	callerErr error
 	// newClient builds the clients of the run. Tests inject typed fakes.
-	newClient func(*rest.Config) (kubernetes.Interface, error)
+	newClient func(*rest.Config) (client.Interface, error)
 
 	genericiooptions.IOStreams
 }
@@ -175,7 +175,7 @@ func (f *CheckFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Flag
 	}
 	o := &CheckOptions{
 		CheckFlags: *f, identity: id, namespacesSet: fs.Changed("namespaces"), durationSet: fs.Changed("duration"), junitSet: fs.Changed("junit"),
-		newClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
+		newClient: func(cfg *rest.Config) (client.Interface, error) { return client.NewForConfig(cfg) },
 		IOStreams: streams,
 	}
 	if len(f.filenames) > 0 {

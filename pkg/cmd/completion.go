@@ -6,9 +6,9 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubectl-access/kubectl-access/pkg/client"
 	"github.com/kubectl-access/kubectl-access/pkg/complete"
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 )
@@ -105,7 +105,7 @@ func registerRootCompletions(root *cobra.Command, configFlags *genericclioptions
 // stays quiet: API warnings would land in the user's shell. cobra's hidden
 // __complete command runs no PersistentPreRunE, so the -v cap is applied
 // here too, silently, before any request.
-func completionClient(cmd *cobra.Command, configFlags *genericclioptions.ConfigFlags) (kubernetes.Interface, error) {
+func completionClient(cmd *cobra.Command, configFlags *genericclioptions.ConfigFlags) (client.Interface, error) {
 	if err := capVerbosity(cmd, genericiooptions.NewTestIOStreamsDiscard()); err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func completionClient(cmd *cobra.Command, configFlags *genericclioptions.ConfigF
 	cfg.UserAgent = userAgent()
 	cfg.WarningHandler = rest.NoWarnings{}
 	cfg.Timeout = complete.Timeout
-	return kubernetes.NewForConfig(cfg)
+	return client.NewForConfig(cfg)
 }
 
 func completionContext(cmd *cobra.Command) context.Context {

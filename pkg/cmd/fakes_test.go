@@ -22,11 +22,12 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-access/kubectl-access/pkg/client"
 )
 
 // Options-level tests build a command's options the way its cobra command
@@ -248,7 +249,7 @@ func (c *fakeCluster) inject(o *identityOptions) {
 
 // newClient is whoami's newClient: the caller's fake for a config without
 // a token (the caller's own), the token's fake for testToken.
-func (c *fakeCluster) newClient(cfg *rest.Config) (kubernetes.Interface, error) {
+func (c *fakeCluster) newClient(cfg *rest.Config) (client.Interface, error) {
 	switch {
 	case cfg.Host != testServer:
 		return nil, fmt.Errorf("a client for %s, not the caller's server", cfg.Host)

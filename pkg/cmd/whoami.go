@@ -16,11 +16,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-access/kubectl-access/pkg/client"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/grant"
 	"github.com/kubectl-access/kubectl-access/pkg/review"
@@ -266,7 +266,7 @@ type WhoamiOptions struct {
 	riskErr error
 	// newClient builds the clients of the run: as the identity, and with
 	// the caller's credentials for -A. Tests inject typed fakes.
-	newClient func(*rest.Config) (kubernetes.Interface, error)
+	newClient func(*rest.Config) (client.Interface, error)
 
 	genericiooptions.IOStreams
 }
@@ -279,7 +279,7 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 	}
 	o := &WhoamiOptions{
 		WhoamiFlags: *f, identity: id, namespacesSet: fs.Changed("namespaces"),
-		newClient: func(cfg *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(cfg) },
+		newClient: func(cfg *rest.Config) (client.Interface, error) { return client.NewForConfig(cfg) },
 		IOStreams: streams,
 	}
 	for i, c := range f.checks {
@@ -511,7 +511,7 @@ func (o *WhoamiOptions) readRBAC(ctx context.Context, id *subject.Identity, name
 // a review is incomplete or --verify is given, and about the --check
 // actions, in every namespace reviewed. No SelfSubjectAccessReview is sent
 // otherwise.
-func (o *WhoamiOptions) verifyActions(ctx context.Context, client kubernetes.Interface, id *subject.Identity, results []review.NamespaceResult, incomplete bool) ([]review.VerifiedAction, error) {
+func (o *WhoamiOptions) verifyActions(ctx context.Context, client client.Interface, id *subject.Identity, results []review.NamespaceResult, incomplete bool) ([]review.VerifiedAction, error) {
 	var actions []risk.Action
 	if incomplete || o.verify {
 		actions = review.RiskActions()
