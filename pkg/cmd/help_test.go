@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubectl-access/kubectl-access/pkg/review"
 )
 
 // TestHelpTextAsKubectlRendersIt renders every text this package hands to
@@ -70,5 +72,15 @@ func TestHelpTextAsKubectlRendersIt(t *testing.T) {
 	// completion's parent examples.
 	if seen["longDesc"] < 8 || seen["examples"] < 8 {
 		t.Errorf("found %d long descriptions and %d examples; the test no longer finds the texts", seen["longDesc"], seen["examples"])
+	}
+}
+
+// TestWhoamiHelpQuotesTheRiskCatalog: the counts whoami's help quotes are
+// the catalog's.
+func TestWhoamiHelpQuotesTheRiskCatalog(t *testing.T) {
+	perNamespace, limited, clusterScoped := review.RiskActionCounts()
+	if perNamespace != helpRiskActionsPerNamespace || limited != helpRiskActionsLimited || clusterScoped != helpRiskActionsClusterScoped {
+		t.Errorf("the risk catalog has %d actions per namespace, %d limited to one and %d cluster-scoped; whoami's help says %d, %d and %d: update the helpRiskActions constants",
+			perNamespace, limited, clusterScoped, helpRiskActionsPerNamespace, helpRiskActionsLimited, helpRiskActionsClusterScoped)
 	}
 }
