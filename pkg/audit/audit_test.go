@@ -399,3 +399,36 @@ func TestAccountRecordGrades(t *testing.T) {
 		}
 	})
 }
+
+func TestAuditKeepRules(t *testing.T) {
+	ctx := context.Background()
+	plans := PlanAccounts([]Account{{Namespace: "a1", Name: "x"}}, nil, nil)
+	// In the order the review sorts them.
+	listed := []authorizationv1.ResourceRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}, secretsRule("get")}
+	rules := rulesOf{"token-a1-x": {"a1": listed}}
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("KeepRules=%v", keep), func(t *testing.T) {
+			a := &Auditor{Identities: &fakeIdentities{}, NewClient: fakeTokenClients(rules, false, nil, nil), Concurrency: 1, KeepRules: keep}
+			results, err := a.Audit(ctx, plans)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(results) != 1 || len(results[0].Results) != 1 {
+				t.Fatalf("results %+v, want one account reviewed in one namespace", results)
+			}
+			var want []authorizationv1.ResourceRule
+			if keep {
+				want = listed
+			}
+			if diff := cmp.Diff(want, results[0].Results[0].ResourceRules); diff != "" {
+				t.Errorf("rules kept (-want +got):\n%s", diff)
+			}
+			// The rules are graded before they are dropped: the risky one is
+			// found either way.
+			rec := NewAccountRecord(results[0], RecordOptions{Rules: keep})
+			if len(rec.Findings) != 1 || rec.Findings[0].Check != "read-secrets" {
+				t.Errorf("findings %+v, want read-secrets", rec.Findings)
+			}
+		})
+	}
+}
