@@ -432,3 +432,20 @@ func TestAuditKeepRules(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditVerifyNothingReviewed(t *testing.T) {
+	// With --verify, an account none of whose reviews succeeded is not
+	// verified: not even its cluster-scoped risk actions are asked.
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "selfsubjectrulesreviews"}, "", errors.New("no"))
+	a := &Auditor{Identities: &fakeIdentities{}, NewClient: fakeTokenClients(nil, false, []string{"get nodes/proxy "}, forbidden), Concurrency: 1, Verify: true}
+	results, err := a.Audit(context.Background(), PlanAccounts([]Account{{Namespace: "a1", Name: "x"}}, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if results[0].Err == nil || len(results[0].Verified) != 0 {
+		t.Errorf("result %+v: want its review error and nothing verified", results[0])
+	}
+	if got := a.Requests(); got != 2 {
+		t.Errorf("Requests() = %d, want 2 (the token and the one review)", got)
+	}
+}
