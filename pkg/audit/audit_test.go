@@ -449,3 +449,40 @@ func TestAuditVerifyNothingReviewed(t *testing.T) {
 		t.Errorf("Requests() = %d, want 2 (the token and the one review)", got)
 	}
 }
+
+func TestAccountRecordVerified(t *testing.T) {
+	// The webhook allows exec in a1 and nodes/proxy (cluster-scoped); no
+	// listed rule grants either.
+	a := &Auditor{Identities: &fakeIdentities{}, NewClient: fakeTokenClients(nil, true, []string{"create pods/exec a1", "get nodes/proxy "}, nil), Concurrency: 1}
+	results, err := a.Audit(context.Background(), PlanAccounts([]Account{{Namespace: "a1", Name: "x"}}, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	where := func(rec AccountRecord) map[string]FindingRecord {
+		got := map[string]FindingRecord{}
+		for _, f := range rec.Findings {
+			got[f.Check] = FindingRecord{Namespaces: f.Namespaces, ClusterWide: f.ClusterWide, Sources: f.Sources, GrantedBy: f.GrantedBy, GrantedElsewhere: f.GrantedElsewhere}
+		}
+		return got
+	}
+
+	t.Run("a verified finding holds in its namespace, a cluster-scoped one in every namespace", func(t *testing.T) {
+		want := map[string]FindingRecord{
+			"exec":        {Namespaces: []string{"a1"}, Sources: []string{"verified"}},
+			"nodes-proxy": {ClusterWide: true, Sources: []string{"verified"}},
+		}
+		if diff := cmp.Diff(want, where(NewAccountRecord(results[0], RecordOptions{}))); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("--explain labels a verified finding no RBAC object grants as granted elsewhere", func(t *testing.T) {
+		want := map[string]FindingRecord{
+			"exec":        {Namespaces: []string{"a1"}, Sources: []string{"verified"}, GrantedBy: []string{grant.ElsewhereLabel}, GrantedElsewhere: true},
+			"nodes-proxy": {ClusterWide: true, Sources: []string{"verified"}, GrantedBy: []string{grant.ElsewhereLabel}, GrantedElsewhere: true},
+		}
+		if diff := cmp.Diff(want, where(NewAccountRecord(results[0], RecordOptions{RBAC: &grant.Objects{}}))); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
+		}
+	})
+}
