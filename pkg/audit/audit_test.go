@@ -486,3 +486,69 @@ func TestAccountRecordVerified(t *testing.T) {
 		}
 	})
 }
+
+func TestClusterRecordOrder(t *testing.T) {
+	// Same severity (high), one finding each, neither cluster-wide: the
+	// check earlier in the catalog (read-secrets before exec) ranks first,
+	// whatever the names.
+	account := func(ns, name string, rule authorizationv1.ResourceRule) Result {
+		results := []review.NamespaceResult{{Namespace: ns, ResourceRules: []authorizationv1.ResourceRule{rule}}}
+		plan := Plan{Account: Account{Namespace: ns, Name: name}, Namespaces: []string{ns}, RoleBindingNamespaces: []string{ns},
+			Bindings: []Binding{{Kind: "RoleBinding", Namespace: ns, Name: name, Role: "Role " + name, Via: "ServiceAccount"}}}
+		return Result{Plan: plan, Results: results, Risks: review.Risks(results)}
+	}
+	execRule := authorizationv1.ResourceRule{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create"}}
+	rec := NewClusterRecord([]Result{
+		account("a1", "execer", execRule),
+		account("z9", "reader", secretsRule("get")),
+	}, RecordOptions{})
+	var got []string
+	for _, a := range rec.Accounts {
+		var checks []string
+		for _, f := range a.Findings {
+			checks = append(checks, f.Check)
+		}
+		got = append(got, fmt.Sprintf("%s/%s %s %s", a.Namespace, a.Name, a.Severity, strings.Join(checks, ",")))
+	}
+	want := []string{"z9/reader high read-secrets", "a1/execer high exec"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("accounts, riskiest first (-want +got):\n%s", diff)
+	}
+}
+
+func TestPrintClusterTable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rec  ClusterRecord
+		want string
+	}{{
+		name: "only baseline accounts: no table, no default line",
+		rec: ClusterRecord{
+			Accounts: []AccountRecord{{Namespace: "a1", Name: "default", Default: true, Audited: true, Baseline: true}},
+			Summary:  Summary{Accounts: 1, Baseline: 1},
+		},
+		want: "1 service accounts: 0 with risky rights, 0 with other rights of their own, 1 with nothing beyond the baseline\n",
+	}, {
+		name: "every account risky: the table, no default line",
+		rec: ClusterRecord{
+			Accounts: []AccountRecord{{Namespace: "a1", Name: "ci", Audited: true, Severity: risk.High, Findings: []FindingRecord{
+				{Check: "exec", Severity: risk.High, Namespaces: []string{"a1"}},
+			}}},
+			Summary: Summary{Accounts: 1, Risky: 1},
+		},
+		want: `SERVICE ACCOUNT   SEVERITY   RISK         WHERE
+a1/ci             high       exec(high)   a1
+1 service accounts: 1 with risky rights, 0 with other rights of their own, 0 with nothing beyond the baseline
+`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := PrintCluster(&b, tc.rec); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, b.String()); diff != "" {
+				t.Errorf("PrintCluster (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
