@@ -399,3 +399,156 @@ func TestAccountRecordGrades(t *testing.T) {
 		}
 	})
 }
+
+func TestAuditKeepRules(t *testing.T) {
+	ctx := context.Background()
+	plans := PlanAccounts([]Account{{Namespace: "a1", Name: "x"}}, nil, nil)
+	// In the order the review sorts them.
+	listed := []authorizationv1.ResourceRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}, secretsRule("get")}
+	rules := rulesOf{"token-a1-x": {"a1": listed}}
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("KeepRules=%v", keep), func(t *testing.T) {
+			a := &Auditor{Identities: &fakeIdentities{}, NewClient: fakeTokenClients(rules, false, nil, nil), Concurrency: 1, KeepRules: keep}
+			results, err := a.Audit(ctx, plans)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(results) != 1 || len(results[0].Results) != 1 {
+				t.Fatalf("results %+v, want one account reviewed in one namespace", results)
+			}
+			var want []authorizationv1.ResourceRule
+			if keep {
+				want = listed
+			}
+			if diff := cmp.Diff(want, results[0].Results[0].ResourceRules); diff != "" {
+				t.Errorf("rules kept (-want +got):\n%s", diff)
+			}
+			// The rules are graded before they are dropped: the risky one is
+			// found either way.
+			rec := NewAccountRecord(results[0], RecordOptions{Rules: keep})
+			if len(rec.Findings) != 1 || rec.Findings[0].Check != "read-secrets" {
+				t.Errorf("findings %+v, want read-secrets", rec.Findings)
+			}
+		})
+	}
+}
+
+func TestAuditVerifyNothingReviewed(t *testing.T) {
+	// With --verify, an account none of whose reviews succeeded is not
+	// verified: not even its cluster-scoped risk actions are asked.
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "selfsubjectrulesreviews"}, "", errors.New("no"))
+	a := &Auditor{Identities: &fakeIdentities{}, NewClient: fakeTokenClients(nil, false, []string{"get nodes/proxy "}, forbidden), Concurrency: 1, Verify: true}
+	results, err := a.Audit(context.Background(), PlanAccounts([]Account{{Namespace: "a1", Name: "x"}}, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if results[0].Err == nil || len(results[0].Verified) != 0 {
+		t.Errorf("result %+v: want its review error and nothing verified", results[0])
+	}
+	if got := a.Requests(); got != 2 {
+		t.Errorf("Requests() = %d, want 2 (the token and the one review)", got)
+	}
+}
+
+func TestAccountRecordVerified(t *testing.T) {
+	// The webhook allows exec in a1 and nodes/proxy (cluster-scoped); no
+	// listed rule grants either.
+	a := &Auditor{Identities: &fakeIdentities{}, NewClient: fakeTokenClients(nil, true, []string{"create pods/exec a1", "get nodes/proxy "}, nil), Concurrency: 1}
+	results, err := a.Audit(context.Background(), PlanAccounts([]Account{{Namespace: "a1", Name: "x"}}, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	where := func(rec AccountRecord) map[string]FindingRecord {
+		got := map[string]FindingRecord{}
+		for _, f := range rec.Findings {
+			got[f.Check] = FindingRecord{Namespaces: f.Namespaces, ClusterWide: f.ClusterWide, Sources: f.Sources, GrantedBy: f.GrantedBy, GrantedElsewhere: f.GrantedElsewhere}
+		}
+		return got
+	}
+
+	t.Run("a verified finding holds in its namespace, a cluster-scoped one in every namespace", func(t *testing.T) {
+		want := map[string]FindingRecord{
+			"exec":        {Namespaces: []string{"a1"}, Sources: []string{"verified"}},
+			"nodes-proxy": {ClusterWide: true, Sources: []string{"verified"}},
+		}
+		if diff := cmp.Diff(want, where(NewAccountRecord(results[0], RecordOptions{}))); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("--explain labels a verified finding no RBAC object grants as granted elsewhere", func(t *testing.T) {
+		want := map[string]FindingRecord{
+			"exec":        {Namespaces: []string{"a1"}, Sources: []string{"verified"}, GrantedBy: []string{grant.ElsewhereLabel}, GrantedElsewhere: true},
+			"nodes-proxy": {ClusterWide: true, Sources: []string{"verified"}, GrantedBy: []string{grant.ElsewhereLabel}, GrantedElsewhere: true},
+		}
+		if diff := cmp.Diff(want, where(NewAccountRecord(results[0], RecordOptions{RBAC: &grant.Objects{}}))); diff != "" {
+			t.Errorf("findings (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestClusterRecordOrder(t *testing.T) {
+	// Same severity (high), one finding each, neither cluster-wide: the
+	// check earlier in the catalog (read-secrets before exec) ranks first,
+	// whatever the names.
+	account := func(ns, name string, rule authorizationv1.ResourceRule) Result {
+		results := []review.NamespaceResult{{Namespace: ns, ResourceRules: []authorizationv1.ResourceRule{rule}}}
+		plan := Plan{Account: Account{Namespace: ns, Name: name}, Namespaces: []string{ns}, RoleBindingNamespaces: []string{ns},
+			Bindings: []Binding{{Kind: "RoleBinding", Namespace: ns, Name: name, Role: "Role " + name, Via: "ServiceAccount"}}}
+		return Result{Plan: plan, Results: results, Risks: review.Risks(results)}
+	}
+	execRule := authorizationv1.ResourceRule{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create"}}
+	rec := NewClusterRecord([]Result{
+		account("a1", "execer", execRule),
+		account("z9", "reader", secretsRule("get")),
+	}, RecordOptions{})
+	var got []string
+	for _, a := range rec.Accounts {
+		var checks []string
+		for _, f := range a.Findings {
+			checks = append(checks, f.Check)
+		}
+		got = append(got, fmt.Sprintf("%s/%s %s %s", a.Namespace, a.Name, a.Severity, strings.Join(checks, ",")))
+	}
+	want := []string{"z9/reader high read-secrets", "a1/execer high exec"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("accounts, riskiest first (-want +got):\n%s", diff)
+	}
+}
+
+func TestPrintClusterTable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rec  ClusterRecord
+		want string
+	}{{
+		name: "only baseline accounts: no table, no default line",
+		rec: ClusterRecord{
+			Accounts: []AccountRecord{{Namespace: "a1", Name: "default", Default: true, Audited: true, Baseline: true}},
+			Summary:  Summary{Accounts: 1, Baseline: 1},
+		},
+		want: "1 service accounts: 0 with risky rights, 0 with other rights of their own, 1 with nothing beyond the baseline\n",
+	}, {
+		name: "every account risky: the table, no default line",
+		rec: ClusterRecord{
+			Accounts: []AccountRecord{{Namespace: "a1", Name: "ci", Audited: true, Severity: risk.High, Findings: []FindingRecord{
+				{Check: "exec", Severity: risk.High, Namespaces: []string{"a1"}},
+			}}},
+			Summary: Summary{Accounts: 1, Risky: 1},
+		},
+		want: `SERVICE ACCOUNT   SEVERITY   RISK         WHERE
+a1/ci             high       exec(high)   a1
+1 service accounts: 1 with risky rights, 0 with other rights of their own, 0 with nothing beyond the baseline
+`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := PrintCluster(&b, tc.rec); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, b.String()); diff != "" {
+				t.Errorf("PrintCluster (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
