@@ -137,8 +137,10 @@ func (b *benchmarks) verifyAll(ctx context.Context, n, namespaces, rounds int, p
 	reader := "system:serviceaccount:" + benchNS + ":" + readerSA
 	reviews := accessReviews(namespaces)
 	// The namespace list, the identity review, one rules review per
-	// namespace, the RBAC lists, then the access reviews.
-	all := b.plugin(nameWhoamiAllVerify, 1+1+namespaces+rbacLists+reviews, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "-A", "--verify")
+	// namespace, the RBAC lists, then the access reviews: with -A those
+	// limited to kube-system too (aws-auth).
+	_, limited, _ := review.RiskActionCounts()
+	all := b.plugin(nameWhoamiAllVerify, 1+1+namespaces+rbacLists+reviews+limited, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "-A", "--verify")
 	all.Slow = true
 	all.Timeout = 3*rateLimitBound(namespaces+reviews, b.rep.caps.concurrency) + 2*time.Minute
 	b.measure(ctx, &comparison{

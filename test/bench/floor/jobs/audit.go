@@ -11,11 +11,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-access/kubectl-access/test/bench/floor/internal/libfloor"
 )
 
 // auditConcurrency is the accounts audited at once, the plugin's default
 // --concurrency; each sends its reviews one after the other.
 const auditConcurrency = 16
+
+// auditQPS is the plugin's QPS and burst at that concurrency.
+const auditQPS = 400
 
 // audit is the floor of `kubectl access audit`: with the caller's
 // credentials one LIST each of ServiceAccounts, RoleBindings and
@@ -26,7 +32,16 @@ const auditConcurrency = 16
 // system:serviceaccounts or system:authenticated). It prints "N accounts M
 // reviews", no grading and no report.
 func (j *jobs) audit(ctx context.Context) error {
-	base, c, _, err := j.caller()
+	base, _, _, err := j.caller()
+	if err != nil {
+		return err
+	}
+	// The plugin's client rate limit for --concurrency 16
+	// (review.FanOutConfig): client-go's default of 5 requests a second
+	// would make the floor wait, not work.
+	base = rest.CopyConfig(base)
+	base.QPS, base.Burst = auditQPS, auditQPS
+	c, err := libfloor.NewClients(base)
 	if err != nil {
 		return err
 	}
