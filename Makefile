@@ -35,7 +35,7 @@ demo: build controlplane ## Run the main job on a local control plane, then stop
 	PATH="$(CURDIR)/bin:$$PATH" $(GO) run ./hack/localcluster -authz-webhook -- ./hack/demo.sh
 
 .PHONY: mutate
-mutate: ## Mutation testing of the domain packages' unit tests (gremlins, then the mutants it never runs; ~40 min on 2 cores); writes docs/mutation.md. Not part of make test.
+mutate: ## Mutation testing of the domain packages' unit tests (gremlins, then the mutants it never runs; ~1.5 h on 2 cores); writes docs/mutation.md. Not part of make test.
 	./hack/mutate.sh
 
 # Knobs for `make bench`, e.g. BENCH_FLAGS='-pairs 5 -n 20' for a quick look;
