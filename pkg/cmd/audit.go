@@ -178,7 +178,7 @@ type AuditOptions struct {
 func (f *AuditFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.FlagSet, _ []string, streams genericiooptions.IOStreams) (*AuditOptions, error) {
 	o := &AuditOptions{
 		AuditFlags: *f, configFlags: cf, namespacesSet: fs.Changed("namespaces"),
-		newClient: func(cfg *rest.Config) (client.Interface, error) { return client.NewForConfig(cfg) },
+		newClient: client.NewForConfig,
 		newReviewClient: func(cfg *rest.Config) (authorizationv1client.AuthorizationV1Interface, error) {
 			return authorizationv1client.NewForConfig(cfg)
 		},

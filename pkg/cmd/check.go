@@ -175,7 +175,7 @@ func (f *CheckFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Flag
 	}
 	o := &CheckOptions{
 		CheckFlags: *f, identity: id, namespacesSet: fs.Changed("namespaces"), durationSet: fs.Changed("duration"), junitSet: fs.Changed("junit"),
-		newClient: func(cfg *rest.Config) (client.Interface, error) { return client.NewForConfig(cfg) },
+		newClient: client.NewForConfig,
 		IOStreams: streams,
 	}
 	if len(f.filenames) > 0 {

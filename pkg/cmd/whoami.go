@@ -282,7 +282,7 @@ func (f *WhoamiFlags) ToOptions(cf *genericclioptions.ConfigFlags, fs *pflag.Fla
 	}
 	o := &WhoamiOptions{
 		WhoamiFlags: *f, identity: id, namespacesSet: fs.Changed("namespaces"),
-		newClient: func(cfg *rest.Config) (client.Interface, error) { return client.NewForConfig(cfg) },
+		newClient: client.NewForConfig,
 		IOStreams: streams,
 	}
 	for i, c := range f.checks {
