@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -209,9 +210,19 @@ type bound struct {
 	sources []rbacv1.ClusterRole
 }
 
-// Explainer explains the rights of one subject from the objects read.
+// Explainer explains the rights of one subject from the objects read. It
+// is safe for concurrent use.
 type Explainer struct {
 	bound []bound
+	// boundIn are the namespaces where a RoleBinding names the subject. In
+	// any other namespace only ClusterRoleBindings grant, so an explanation
+	// is the same in all of them. explained keeps each explanation computed,
+	// by the accesses (and the namespace, where bound): whoami -A explains
+	// every rule in every namespace, twice (table and record), and most
+	// namespaces are bound in none.
+	boundIn   map[string]bool
+	mu        sync.Mutex
+	explained map[string]Explanation
 }
 
 // NewExplainer finds every binding of objs that names sub and the rules of
@@ -226,7 +237,7 @@ func NewExplainer(objs *Objects, sub Subject) *Explainer {
 	for i := range objs.Roles {
 		roles[objs.Roles[i].Namespace+"/"+objs.Roles[i].Name] = &objs.Roles[i]
 	}
-	e := &Explainer{}
+	e := &Explainer{boundIn: map[string]bool{}, explained: map[string]Explanation{}}
 	add := func(binding Ref, namespace string, ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
 		var through *rbacv1.Subject
 		for i := range subjects {
@@ -259,6 +270,9 @@ func NewExplainer(objs *Objects, sub Subject) *Explainer {
 			return
 		}
 		e.bound = append(e.bound, b)
+		if namespace != "" {
+			e.boundIn[namespace] = true
+		}
 	}
 	for _, crb := range objs.ClusterRoleBindings {
 		add(Ref{Kind: "ClusterRoleBinding", Name: crb.Name}, "", crb.RoleRef, crb.Subjects)
@@ -328,6 +342,66 @@ func anyCovers(rules []rbacv1.PolicyRule, a Access) bool {
 // are held through. No access explains nothing: the baseline of an empty
 // set is NotBaseline.
 func (e *Explainer) Explain(ns string, accesses []Access) Explanation {
+	key := accessesKey(accesses)
+	if e.boundIn[ns] {
+		key = ns + "\x02" + key
+	}
+	e.mu.Lock()
+	x, ok := e.explained[key]
+	e.mu.Unlock()
+	if !ok {
+		x = e.explain(ns, accesses)
+		e.mu.Lock()
+		e.explained[key] = x
+		e.mu.Unlock()
+	}
+	return x.clone()
+}
+
+// ExplainAll is the Merge of the explanations of accesses in each of
+// namespaces: what grants a right that holds in all of them. The
+// namespaces where no RoleBinding names the subject all explain alike, and
+// a merge is the same with a part once or many times, so they are
+// explained once.
+func (e *Explainer) ExplainAll(namespaces []string, accesses []Access) Explanation {
+	parts := make([]Explanation, 0, len(namespaces))
+	unbound := false
+	for _, ns := range namespaces {
+		if !e.boundIn[ns] {
+			if unbound {
+				continue
+			}
+			unbound = true
+		}
+		parts = append(parts, e.Explain(ns, accesses))
+	}
+	return Merge(parts...)
+}
+
+// accessesKey identifies a list of accesses.
+func accessesKey(accesses []Access) string {
+	var b strings.Builder
+	for _, a := range accesses {
+		for _, f := range []string{a.Verb, a.Group, a.Resource, a.Name, a.URL} {
+			b.WriteString(f)
+			b.WriteByte(0)
+		}
+		b.WriteByte(1)
+	}
+	return b.String()
+}
+
+// clone returns a copy of x that shares no slice with it.
+func (x Explanation) clone() Explanation {
+	x.Grants = slices.Clone(x.Grants)
+	for i := range x.Grants {
+		x.Grants[i].AggregatedFrom = slices.Clone(x.Grants[i].AggregatedFrom)
+	}
+	return x
+}
+
+// explain is Explain, computed.
+func (e *Explainer) explain(ns string, accesses []Access) Explanation {
 	var x Explanation
 	for i, a := range accesses {
 		grants := e.Grants(ns, a)

@@ -446,3 +446,55 @@ func TestGrantsAreSortedByTheirText(t *testing.T) {
 		t.Errorf("grants (-want +got):\n%s", diff)
 	}
 }
+
+// TestExplainOnceWhereOnlyClusterRoleBindingsGrant: in namespaces where no
+// RoleBinding names the subject an explanation is computed once and reused;
+// it must be what a fresh Explainer computes in each of them, in the
+// namespace with a RoleBinding too, and a caller changing what it got must
+// not change what the next caller gets.
+func TestExplainOnceWhereOnlyClusterRoleBindingsGrant(t *testing.T) {
+	ci := ServiceAccount("build", "ci")
+	accesses := []Access{{Verb: "get", Resource: "pods"}, {Verb: "create", Group: "authentication.k8s.io", Resource: "selfsubjectreviews"}}
+	shared := NewExplainer(cluster(), ci)
+	for _, ns := range []string{"other", "build", "third", "other", "build"} {
+		want := NewExplainer(cluster(), ci).Explain(ns, accesses)
+		got := shared.Explain(ns, accesses)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("namespace %s (-fresh +reused):\n%s", ns, diff)
+		}
+		if len(got.Grants) > 0 {
+			got.Grants[0].Binding.Name = "changed by the caller"
+			got.Grants[0].AggregatedFrom = append(got.Grants[0].AggregatedFrom, "changed")
+		}
+	}
+	// The namespace with the RoleBinding is explained with it.
+	if x := shared.Explain("build", accesses); len(x.Grants) != 2 || x.Baseline != NotBaseline {
+		t.Errorf("in build: %+v, want the RoleBinding's grant beside the baseline's", x)
+	}
+	if x := shared.Explain("other", accesses); len(x.Grants) != 1 || x.Baseline != NotBaseline || !x.Elsewhere {
+		t.Errorf("in other: %+v, want only the baseline's grant, the pods right elsewhere", x)
+	}
+}
+
+// TestExplainAllIsTheMergeOfEveryNamespace: explaining the namespaces that
+// no RoleBinding binds once gives what merging every namespace's
+// explanation gives.
+func TestExplainAllIsTheMergeOfEveryNamespace(t *testing.T) {
+	ci := ServiceAccount("build", "ci")
+	for _, accesses := range [][]Access{
+		{{Verb: "get", Resource: "pods"}},
+		{{Verb: "create", Group: "authentication.k8s.io", Resource: "selfsubjectreviews"}},
+		{{Verb: "get", URL: "/healthz"}, {Verb: "delete", Resource: "nodes"}},
+	} {
+		for _, namespaces := range [][]string{nil, {"other"}, {"build"}, {"a", "build", "b", "c"}, {"a", "b"}} {
+			e := NewExplainer(cluster(), ci)
+			var parts []Explanation
+			for _, ns := range namespaces {
+				parts = append(parts, e.Explain(ns, accesses))
+			}
+			if diff := cmp.Diff(Merge(parts...), NewExplainer(cluster(), ci).ExplainAll(namespaces, accesses)); diff != "" {
+				t.Errorf("%v in %v (-merged +ExplainAll):\n%s", accesses, namespaces, diff)
+			}
+		}
+	}
+}

@@ -114,12 +114,7 @@ func plural(n int, one, many string) string {
 func (t Table) Explain(e *grant.Explainer) Table {
 	out := Table{Reviewed: t.Reviewed, Explained: true, Rows: make([]Row, len(t.Rows))}
 	for i, row := range t.Rows {
-		accesses := grant.Accesses(row.Rule())
-		parts := make([]grant.Explanation, 0, len(row.Namespaces))
-		for _, ns := range row.Namespaces {
-			parts = append(parts, e.Explain(ns, accesses))
-		}
-		x := grant.Merge(parts...)
+		x := e.ExplainAll(row.Namespaces, grant.Accesses(row.Rule()))
 		row.Explanation = &x
 		out.Rows[i] = row
 	}
