@@ -214,13 +214,17 @@ type bound struct {
 // is safe for concurrent use.
 type Explainer struct {
 	bound []bound
-	// boundIn are the namespaces where a RoleBinding names the subject. In
-	// any other namespace only ClusterRoleBindings grant, so an explanation
-	// is the same in all of them. explained keeps each explanation computed,
-	// by the accesses (and the namespace, where bound): whoami -A explains
-	// every rule in every namespace, twice (table and record), and most
-	// namespaces are bound in none.
-	boundIn   map[string]bool
+	// everywhere and in index bound: the ClusterRoleBindings, and each
+	// namespace's RoleBindings. Every ClusterRoleBinding comes before every
+	// RoleBinding in bound, so everywhere then in[ns] is bound's order.
+	everywhere []int
+	in         map[string][]int
+	// In a namespace where no RoleBinding names the subject (none in in)
+	// only ClusterRoleBindings grant, so an explanation is the same in all
+	// of them. explained keeps each explanation computed, by the accesses
+	// (and the namespace, where bound): whoami -A explains every rule in
+	// every namespace, twice (table and record), and most namespaces are
+	// bound in none.
 	mu        sync.Mutex
 	explained map[string]Explanation
 }
@@ -237,7 +241,7 @@ func NewExplainer(objs *Objects, sub Subject) *Explainer {
 	for i := range objs.Roles {
 		roles[objs.Roles[i].Namespace+"/"+objs.Roles[i].Name] = &objs.Roles[i]
 	}
-	e := &Explainer{boundIn: map[string]bool{}, explained: map[string]Explanation{}}
+	e := &Explainer{in: map[string][]int{}, explained: map[string]Explanation{}}
 	add := func(binding Ref, namespace string, ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
 		var through *rbacv1.Subject
 		for i := range subjects {
@@ -269,10 +273,12 @@ func NewExplainer(objs *Objects, sub Subject) *Explainer {
 		default:
 			return
 		}
-		e.bound = append(e.bound, b)
-		if namespace != "" {
-			e.boundIn[namespace] = true
+		if namespace == "" {
+			e.everywhere = append(e.everywhere, len(e.bound))
+		} else {
+			e.in[namespace] = append(e.in[namespace], len(e.bound))
 		}
+		e.bound = append(e.bound, b)
 	}
 	for _, crb := range objs.ClusterRoleBindings {
 		add(Ref{Kind: "ClusterRoleBinding", Name: crb.Name}, "", crb.RoleRef, crb.Subjects)
@@ -309,10 +315,8 @@ func aggregated(role *rbacv1.ClusterRole, all []rbacv1.ClusterRole) []rbacv1.Clu
 // of the cluster, which only ClusterRoleBindings grant), sorted.
 func (e *Explainer) Grants(ns string, a Access) []Grant {
 	var out []Grant
-	for _, b := range e.bound {
-		if b.namespace != "" && b.namespace != ns {
-			continue
-		}
+	for _, i := range slices.Concat(e.everywhere, e.in[ns]) {
+		b := e.bound[i]
 		if !anyCovers(b.rules, a) {
 			continue
 		}
@@ -343,7 +347,7 @@ func anyCovers(rules []rbacv1.PolicyRule, a Access) bool {
 // set is NotBaseline.
 func (e *Explainer) Explain(ns string, accesses []Access) Explanation {
 	key := accessesKey(accesses)
-	if e.boundIn[ns] {
+	if e.boundIn(ns) {
 		key = ns + "\x02" + key
 	}
 	e.mu.Lock()
@@ -367,7 +371,7 @@ func (e *Explainer) ExplainAll(namespaces []string, accesses []Access) Explanati
 	parts := make([]Explanation, 0, len(namespaces))
 	unbound := false
 	for _, ns := range namespaces {
-		if !e.boundIn[ns] {
+		if !e.boundIn(ns) {
 			if unbound {
 				continue
 			}
@@ -377,6 +381,9 @@ func (e *Explainer) ExplainAll(namespaces []string, accesses []Access) Explanati
 	}
 	return Merge(parts...)
 }
+
+// boundIn reports whether a RoleBinding in ns names the subject.
+func (e *Explainer) boundIn(ns string) bool { return len(e.in[ns]) > 0 }
 
 // accessesKey identifies a list of accesses.
 func accessesKey(accesses []Access) string {
