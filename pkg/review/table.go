@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -211,26 +212,58 @@ type Risk struct {
 
 // Risks assesses the rules of every reviewed namespace, each namespace's
 // rules together (a combination check needs two of them), in namespace
-// order then rule order.
+// order then rule order. Namespaces with the same rules, and no weight of
+// their own (risk.WeightedNamespaces), are assessed once: with -A most
+// namespaces hold only what ClusterRoleBindings grant.
 func Risks(results []NamespaceResult) []Risk {
 	var out []Risk
+	weighted := risk.WeightedNamespaces()
+	memo := map[string][]risk.Finding{}
 	for _, res := range results {
 		if res.Err != nil {
 			continue
 		}
 		rules := make([]rbacv1.PolicyRule, 0, len(res.ResourceRules)+len(res.NonResourceRules))
+		var key strings.Builder
+		if slices.Contains(weighted, res.Namespace) {
+			key.WriteString(res.Namespace)
+		}
+		key.WriteByte(0)
 		for _, r := range res.ResourceRules {
 			rules = append(rules, rbacv1.PolicyRule{APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames, Verbs: r.Verbs})
+			writeKey(&key, r.APIGroups, r.Resources, r.ResourceNames, r.Verbs)
 		}
+		key.WriteByte(0)
 		for _, r := range res.NonResourceRules {
 			rules = append(rules, rbacv1.PolicyRule{NonResourceURLs: r.NonResourceURLs, Verbs: r.Verbs})
+			writeKey(&key, r.NonResourceURLs, r.Verbs)
 		}
-		for _, f := range risk.Assess(res.Namespace, rules) {
+		findings, ok := memo[key.String()]
+		if !ok {
+			findings = risk.Assess(res.Namespace, rules)
+			memo[key.String()] = findings
+		}
+		for _, f := range findings {
 			out = append(out, Risk{Namespace: res.Namespace, Rule: rules[f.Rule], Finding: f})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Namespace < out[j].Namespace })
 	return out
+}
+
+// writeKey writes lists of strings to b so that different lists never
+// write the same: each string and each list is preceded by its length. A
+// rule written into a role can hold any string.
+func writeKey(b *strings.Builder, lists ...[]string) {
+	for _, l := range lists {
+		b.WriteString(strconv.Itoa(len(l)))
+		b.WriteByte(':')
+		for _, s := range l {
+			b.WriteString(strconv.Itoa(len(s)))
+			b.WriteByte(':')
+			b.WriteString(s)
+		}
+	}
 }
 
 // Accept marks the risks and the risks of verified actions that one of
@@ -289,14 +322,19 @@ func rowRisks(t Table, exceptions risk.Exceptions) [][]rowRisk {
 	}
 	grades := make([]map[string]*grade, len(t.Rows))
 	memo := map[string][]risk.Finding{}
+	// rowsIn are the rows holding in each namespace, in row order.
+	rowsIn := map[string][]int{}
+	for i, row := range t.Rows {
+		for _, ns := range row.Namespaces {
+			rowsIn[ns] = append(rowsIn[ns], i)
+		}
+	}
 	for _, ns := range t.Reviewed {
-		var idx []int
+		idx := rowsIn[ns]
 		var key strings.Builder
-		for i, row := range t.Rows {
-			if slices.Contains(row.Namespaces, ns) {
-				idx = append(idx, i)
-				fmt.Fprintf(&key, "%d,", i)
-			}
+		for _, i := range idx {
+			key.WriteString(strconv.Itoa(i))
+			key.WriteByte(',')
 		}
 		assessIn := ""
 		if slices.Contains(weighted, ns) {

@@ -205,3 +205,39 @@ func TestRisks(t *testing.T) {
 		t.Errorf("Risks (-want +got):\n%s", diff)
 	}
 }
+
+// TestRisksAssessesAlikeNamespacesOnce: Risks assesses namespaces with the
+// same rules once, so whatever tells rule sets apart must not take two for
+// one. A resource named "pods,secrets" (a role can hold any string) is no
+// pair of pods and secrets, in either order of the namespaces; kube-system,
+// which weighs findings, is graded on its own; and a namespace like
+// another gets the same findings, rule for rule.
+func TestRisksAssessesAlikeNamespacesOnce(t *testing.T) {
+	pair := []authorizationv1.ResourceRule{rr(l(""), l("pods", "secrets"), l("get"))}
+	odd := []authorizationv1.ResourceRule{rr(l(""), l("pods,secrets"), l("get"))}
+	for _, order := range [][]string{{"odd", "pair"}, {"pair", "odd"}} {
+		var results []NamespaceResult
+		for _, ns := range order {
+			rules := pair
+			if ns == "odd" {
+				rules = odd
+			}
+			results = append(results, NamespaceResult{Namespace: ns, ResourceRules: rules})
+		}
+		results = append(results,
+			NamespaceResult{Namespace: "kube-system", ResourceRules: pair},
+			NamespaceResult{Namespace: "twin", ResourceRules: pair})
+		var got []string
+		for _, r := range Risks(results) {
+			got = append(got, fmt.Sprintf("%s %s %s %v", r.Namespace, r.Finding.Check, r.Finding.Severity, r.Rule.Resources))
+		}
+		want := l(
+			"kube-system "+risk.ReadSecrets+" critical [pods secrets]",
+			"pair "+risk.ReadSecrets+" high [pods secrets]",
+			"twin "+risk.ReadSecrets+" high [pods secrets]",
+		)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("namespaces in order %v: Risks (-want +got):\n%s", order, diff)
+		}
+	}
+}
