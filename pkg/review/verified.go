@@ -174,19 +174,43 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 		}
 	}
 	checks := checksOf()
+	// With -A there are tens of thousands of verifications of a few dozen
+	// actions: each action's name, and what the verifications say of each
+	// combination's other half, are worked out once.
+	names := map[risk.Action]string{}
+	type half struct {
+		check    string
+		ofAction bool
+	}
+	partners := map[half]answer{}
 	out := make([]VerifiedAction, 0, len(verifications))
 	for _, v := range verifications {
 		a := v.Action
+		name, ok := names[a]
+		if !ok {
+			name = a.String()
+			names[a] = name
+		}
 		rec := VerifiedAction{
-			Namespace: v.Namespace, Action: a.String(), Verb: a.Verb, Group: a.Group, Resource: a.Resource,
+			Namespace: v.Namespace, Action: name, Verb: a.Verb, Group: a.Group, Resource: a.Resource,
 			Subresource: a.Subresource, Name: a.Name, NonResourceURL: a.NonResourceURL,
 			Allowed: v.Allowed, Reason: v.Reason, EvaluationError: v.EvaluationError,
 			Requested: slices.Contains(requested, a),
 		}
+		if n := len(checks[a]); n > 0 {
+			rec.Checks = make([]string, 0, n)
+			rec.Risks = make([]VerifiedRisk, 0, n)
+		}
 		for _, c := range checks[a] {
 			partnerUnverified := false
 			if len(c.With) > 0 {
-				switch answerOf(byNS, verifications, partner(c, a)) {
+				h := half{check: c.ID, ofAction: slices.Contains(c.Actions, a)}
+				ans, ok := partners[h]
+				if !ok {
+					ans = answerOf(byNS, verifications, partner(c, a))
+					partners[h] = ans
+				}
+				switch ans {
 				case deniedAll:
 					continue
 				case unknownSome:
@@ -196,6 +220,9 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 			sev, note := c.SeverityIn(v.Namespace)
 			rec.Checks = append(rec.Checks, c.ID)
 			rec.Risks = append(rec.Risks, VerifiedRisk{Check: c.ID, Severity: sev, SeverityNote: note, PartnerUnverified: partnerUnverified})
+		}
+		if len(rec.Checks) == 0 {
+			rec.Checks, rec.Risks = nil, nil
 		}
 		rec.Verified = v.Err == nil && (v.Allowed || v.EvaluationError == "")
 		if v.Err != nil {

@@ -106,28 +106,42 @@ func (v *Verifier) verify(ctx context.Context, units []verifyUnit) ([]Verificati
 	return results, err
 }
 
-// verifyUnits lists the reviews to send, in result order, each once.
+// verifyUnits lists the reviews to send, in result order, each once: a
+// pair comes twice only from an action or a namespace given twice, so each
+// list is made unique first, and no set of every pair (tens of thousands
+// with -A) is kept.
 func verifyUnits(namespaces []string, actions []risk.Action) []verifyUnit {
+	namespaces = uniqueInOrder(namespaces)
+	actions = uniqueInOrder(actions)
 	var units []verifyUnit
-	seen := map[verifyUnit]bool{}
-	add := func(u verifyUnit) {
-		if !seen[u] {
-			seen[u] = true
-			units = append(units, u)
-		}
+	if n := len(actions) * max(len(namespaces), 1); n > 0 {
+		units = make([]verifyUnit, 0, n)
 	}
 	for _, a := range actions {
 		if a.ClusterScoped() {
-			add(verifyUnit{action: a})
+			units = append(units, verifyUnit{action: a})
 			continue
 		}
 		for _, ns := range namespaces {
 			if a.AppliesIn(ns) {
-				add(verifyUnit{namespace: ns, action: a})
+				units = append(units, verifyUnit{namespace: ns, action: a})
 			}
 		}
 	}
 	return units
+}
+
+// uniqueInOrder returns items without repeats, each where it first came.
+func uniqueInOrder[T comparable](items []T) []T {
+	seen := make(map[T]bool, len(items))
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		if !seen[it] {
+			seen[it] = true
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // verifyOne sends one SelfSubjectAccessReview.
