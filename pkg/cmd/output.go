@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -34,12 +33,12 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 	case "":
 		return human()
 	case "json":
-		data, err := json.MarshalIndent(v, "", "    ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(streams.Out, "%s\n", data)
-		return err
+		// An Encoder writes what MarshalIndent and a newline would, without
+		// another copy of a document that whoami -A --verify makes tens of
+		// megabytes long.
+		enc := json.NewEncoder(streams.Out)
+		enc.SetIndent("", "    ")
+		return enc.Encode(v)
 	case "yaml":
 		data, err := yaml.Marshal(v)
 		if err != nil {
