@@ -428,34 +428,42 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if explainer != nil {
-		table = table.Explain(explainer)
-		if view.Explain {
-			review.ExplainVerified(verified, explainer)
-		}
+	if explainer != nil && view.Explain {
+		review.ExplainVerified(verified, explainer)
 	}
-	rec := review.NewRecord(identity, results, risks)
-	if len(verified) > 0 {
-		rec.VerifiedActions = verified
-	}
-	switch {
-	case explainer != nil:
-		rec.Explain(explainer, view.Explain)
-	case note != "":
-		rec.RBACNote = note
+	if note != "" {
 		fmt.Fprintf(o.ErrOut, "Note: %s\n", note)
 	}
 	output := o.output
 	if output == "wide" {
 		output = ""
 	}
-	if err := printRecord(o.IOStreams, output, rec, func() error {
+	// The table and the record explain the same rules, each its own way;
+	// only the one printed is explained (with -A, thousands of rules).
+	if output == "" {
+		if explainer != nil {
+			table = table.Explain(explainer)
+		}
 		if err := review.PrintWhoami(o.Out, identity, table, view); err != nil {
 			return err
 		}
-		return review.PrintVerified(o.Out, verified)
-	}); err != nil {
-		return err
+		if err := review.PrintVerified(o.Out, verified); err != nil {
+			return err
+		}
+	} else {
+		rec := review.NewRecord(identity, results, risks)
+		if len(verified) > 0 {
+			rec.VerifiedActions = verified
+		}
+		switch {
+		case explainer != nil:
+			rec.Explain(explainer, view.Explain)
+		case note != "":
+			rec.RBACNote = note
+		}
+		if err := printRecord(o.IOStreams, output, rec, nil); err != nil {
+			return err
+		}
 	}
 	id.Keep()
 	if err := o.failures(results); err != nil {
