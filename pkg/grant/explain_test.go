@@ -498,3 +498,43 @@ func TestExplainAllIsTheMergeOfEveryNamespace(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainKeepsBoundNamespacesApart: an explanation is shared only
+// between namespaces no RoleBinding of the subject is in. Two namespaces
+// each with their own RoleBinding are explained each with its own, in
+// either order, and any number of namespaces without one cost one
+// explanation.
+func TestExplainKeepsBoundNamespacesApart(t *testing.T) {
+	ci := ServiceAccount("build", "ci")
+	objs := &Objects{
+		ClusterRoles: []rbacv1.ClusterRole{clusterRole("view", rule("", "pods", "get"))},
+		ClusterRoleBindings: []rbacv1.ClusterRoleBinding{
+			crb("everywhere", toClusterRole("view"), sa("build", "ci")),
+		},
+		RoleBindings: []rbacv1.RoleBinding{
+			rb("a", "in-a", toClusterRole("view"), sa("build", "ci")),
+			rb("b", "in-b", toClusterRole("view"), sa("build", "ci")),
+		},
+	}
+	accesses := []Access{{Verb: "get", Resource: "pods"}}
+	for _, order := range [][]string{{"a", "b"}, {"b", "a"}} {
+		e := NewExplainer(objs, ci)
+		for _, ns := range order {
+			var got []string
+			for _, g := range e.Explain(ns, accesses).Grants {
+				got = append(got, g.String())
+			}
+			want := s("ClusterRoleBinding everywhere → ClusterRole view", "RoleBinding "+ns+"/in-"+ns+" → ClusterRole view")
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("order %v, namespace %s (-want +got):\n%s", order, ns, diff)
+			}
+		}
+	}
+	e := NewExplainer(objs, ci)
+	for _, ns := range []string{"c", "d", "e", "", "c"} {
+		e.Explain(ns, accesses)
+	}
+	if n := len(e.explained); n != 1 {
+		t.Errorf("namespaces without a RoleBinding of the subject took %d explanations, want 1", n)
+	}
+}
