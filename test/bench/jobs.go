@@ -53,6 +53,7 @@ const (
 	nameFloorTokenRequest = "floor: token (TokenRequest)"
 	nameFloorProbe        = "floor: probe"
 	nameFloorWhoami       = "floor: whoami"
+	nameFloorWhoamiAll    = "floor: whoami -A"
 	nameFloorKubeconfig   = "floor: kubeconfig"
 )
 
@@ -428,18 +429,25 @@ func (b *benchmarks) againstFloorAndLoop(ctx context.Context, i, n int, names []
 		Check:   equals(fmt.Sprintf("%d reviews\n", len(names))),
 		Timeout: 5 * time.Minute,
 	}
+	// The same job on the library floor (issue 19), sending what the
+	// plugin's design must: the namespace list, the identity review and the
+	// RBAC lists too.
+	libFloor := b.floorJob(nameFloorWhoamiAll, contains1(fmt.Sprintf(" %d reviews ", len(names))), "whoami", "--all",
+		"--token-file", b.c.readerTokenFile, "--concurrency", strconv.Itoa(max(b.o.concurrency, 1)),
+		"--qps", strconv.FormatFloat(b.o.qps, 'g', -1, 64), "--burst", strconv.Itoa(b.o.burst))
+	libFloor.Timeout = 5 * time.Minute
 	floorWhy := why
 	if floorWhy == "" && b.o.concurrency == 0 {
 		floorWhy = "not measured: the plugin's default --concurrency is unknown (not in whoami --help); pass -concurrency"
 	}
 	b.measure(ctx, &comparison{
 		ID:          "floor-" + strconv.Itoa(n),
-		Title:       fmt.Sprintf("whoami -A over %d namespaces (%d extra) vs the minimal-Go floor", len(names), n),
+		Title:       fmt.Sprintf("whoami -A over %d namespaces (%d extra) vs the minimal-Go floor and its floor program", len(names), n),
 		Pairs:       b.o.pairs,
 		N:           n,
 		Namespaces:  len(names),
 		Unavailable: floorWhy,
-		Variants:    []variant{all, floorProg},
+		Variants:    []variant{all, floorProg, libFloor},
 	})
 	loop := shell(nameLoop, loopScript, nil,
 		"TOKEN_FILE="+b.c.readerTokenFile, "ADMIN_KUBECONFIG="+b.c.benchKubeconfig, "KUBECONFIG="+b.c.noauthKubeconfig)

@@ -23,7 +23,9 @@
 //  4. kubectl access whoami -A over N extra namespaces vs a shell loop of
 //     kubectl auth can-i --list -n NS --token, and vs the floor: the same N
 //     SelfSubjectRulesReviews sent by test/bench/floor with the plugin's
-//     client settings;
+//     client settings, and vs its floor program on the library floor
+//     (test/bench/floor/jobs whoami --all: the namespace list, the identity
+//     review and the RBAC lists too, with the best overlap);
 //  5. whoami --verify, which adds one SelfSubjectAccessReview per risky
 //     action (pkg/review.RiskActionCounts), beside the rules
 //     review alone: in namespace bench, also vs kubectl auth can-i once per

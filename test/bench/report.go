@@ -313,8 +313,17 @@ func (r *report) targets() []target {
 			t.measured = fmt.Sprintf("%s (%s vs %s; median of pair ratios %s)", fmtRatio(rt.OfMedians),
 				fmtDur(summarize(c.walls(0)).Median), fmtDur(summarize(c.walls(1)).Median), fmtRatio(rt.MedianOfRatios))
 			t.result = verdict(rt.OfMedians <= floorSlack)
+			if lib := c.index(nameFloorWhoamiAll); t.result == resultMiss && lib >= 0 {
+				bt := compare(c.walls(lib), c.walls(1))
+				reach := "so the target is within reach of a program with these libraries"
+				if bt.OfMedians > floorSlack {
+					reach = "so no program with these libraries meets it"
+				}
+				t.measured += fmt.Sprintf("; measured bound: its floor program on the library floor (%s) takes %s of the minimal-Go floor, %s", fmtDur(summarize(c.walls(lib)).Median), fmtRatio(bt.OfMedians), reach)
+			}
 		}
 		ts = append(ts, t)
+		ts = append(ts, r.floorTarget(fmt.Sprintf("whoami -A vs its floor program, N=%d", n), id, nameWhoamiAll, nameFloorWhoamiAll, jobFloorSlack))
 	}
 	ts = append(ts, r.growthTarget())
 	ts = append(ts, r.requestsTarget())

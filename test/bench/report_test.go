@@ -107,3 +107,34 @@ func TestMemoryTargetNamesTheFloor(t *testing.T) {
 		t.Errorf("measured = %q names a command under the limit", got.measured)
 	}
 }
+
+// TestWhoamiAllAgainstItsFloorProgram: whoami -A is held to its floor
+// program on the library floor too, and a miss against the minimal-Go
+// floor names that program's own ratio as the measured bound, and whether
+// it leaves the target within reach.
+func TestWhoamiAllAgainstItsFloorProgram(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		whoami, lib      float64
+		againstFloorProg string
+		reach            string
+	}{
+		{"out of reach", 400, 360, resultPass, "so no program with these libraries meets it"},
+		{"within reach", 400, 300, resultMiss, "so the target is within reach of a program with these libraries"},
+	} {
+		c := measuredComparison("floor-500", []string{nameWhoamiAll, nameFloor, nameFloorWhoamiAll}, []float64{tc.whoami, 274, tc.lib}, []int{507, 505, 511})
+		c.N, c.Namespaces = 500, 505
+		r := &report{opts: &options{ns: []int{500}}, memExact: true, comparisons: []*comparison{c}}
+		got := map[string]target{}
+		for _, tg := range r.targets() {
+			got[tg.name] = tg
+		}
+		minimal := got["whoami -A within 1.15× of the minimal-Go floor, N=500"]
+		if minimal.result != resultMiss || !strings.Contains(minimal.measured, "measured bound: its floor program on the library floor") || !strings.Contains(minimal.measured, tc.reach) {
+			t.Errorf("%s: minimal-Go target = %+v, want a miss naming the bound and %q", tc.name, minimal, tc.reach)
+		}
+		if own := got["whoami -A vs its floor program, N=500"]; own.result != tc.againstFloorProg {
+			t.Errorf("%s: against its floor program = %q, want %q", tc.name, own.result, tc.againstFloorProg)
+		}
+	}
+}

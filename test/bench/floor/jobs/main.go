@@ -15,6 +15,12 @@
 //	                          ∥ the 4 RBAC LISTs that fold the baseline (ClusterRoles,
 //	                          ClusterRoleBindings, and the namespace's Roles and RoleBindings,
 //	                          with the kubeconfig's credentials); prints "USER N rules M objects"
+//	jobs whoami --all --token-file F [--concurrency N --qps Q --burst B]
+//	                          whoami -A: SelfSubjectReview ∥ the namespace LIST ∥ the 4 RBAC
+//	                          LISTs cluster-wide (the kubeconfig's credentials); once the
+//	                          review and the namespace LIST are in, one SelfSubjectRulesReview
+//	                          per namespace, N at a time, with the plugin's client rate limit;
+//	                          prints "USER N reviews M objects"
 //	jobs kubeconfig SA        the token as above; prints a kubeconfig holding it (YAML)
 //	jobs audit                the 3 LISTs at once, then per account (16 at a time) a TokenRequest
 //	                          and its rules reviews (audit.go); prints "N accounts M reviews"
@@ -60,10 +66,18 @@ func main() {
 		return j.probe(cmd.Context(), args[0], path)
 	}}
 	probe.Flags().StringVar(&path, "path", "/api", "path to GET as the token")
+	var fan fanOut
 	whoami := &cobra.Command{Use: "whoami", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		if fan.all {
+			return j.whoamiAll(cmd.Context(), tokenFile, fan)
+		}
 		return j.whoami(cmd.Context(), tokenFile)
 	}}
 	whoami.Flags().StringVar(&tokenFile, "token-file", "", "file holding the token to act as")
+	whoami.Flags().BoolVar(&fan.all, "all", false, "every namespace, as whoami -A")
+	whoami.Flags().IntVar(&fan.concurrency, "concurrency", 16, "with --all: rules reviews in flight at once")
+	whoami.Flags().Float32Var(&fan.qps, "qps", 400, "with --all: the token's client QPS")
+	whoami.Flags().IntVar(&fan.burst, "burst", 400, "with --all: the token's client burst")
 	root.AddCommand(
 		&cobra.Command{Use: "token SA", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			return j.token(cmd.Context(), args[0])
@@ -366,6 +380,137 @@ func (j *jobs) whoami(ctx context.Context, tokenFile string) error {
 		return err
 	}
 	_, err = fmt.Fprintf(j.out, "%s %d rules %d objects\n", review.Status.UserInfo.Username, len(rules.Status.ResourceRules)+len(rules.Status.NonResourceRules), objects[0]+objects[1]+objects[2]+objects[3])
+	return err
+}
+
+// fanOut are the settings of whoami --all.
+type fanOut struct {
+	all         bool
+	concurrency int
+	qps         float32
+	burst       int
+}
+
+// whoamiAll is the floor of whoami -A on the library floor: what the
+// plugin's design must send, with the best overlap. The rules reviews wait
+// for the namespace list, and for the identity review, as the plugin's do
+// (a token that is not the subject's must not be reviewed everywhere).
+func (j *jobs) whoamiAll(ctx context.Context, tokenFile string, fan fanOut) error {
+	if tokenFile == "" {
+		return errors.New("--token-file is required")
+	}
+	data, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return err
+	}
+	base, err := j.cf.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	tokenCfg := rest.AnonymousClientConfig(base)
+	tokenCfg.BearerToken = strings.TrimSpace(string(data))
+	tokenCfg.QPS, tokenCfg.Burst = fan.qps, fan.burst
+	tc, err := libfloor.NewClients(tokenCfg)
+	if err != nil {
+		return err
+	}
+	caller, err := libfloor.NewClients(base)
+	if err != nil {
+		return err
+	}
+	rbac, err := rbacClient(base)
+	if err != nil {
+		return err
+	}
+	var (
+		wg       sync.WaitGroup
+		objects  [4]int
+		listErrs [4]error
+		nsList   *corev1.NamespaceList
+		nsErr    error
+	)
+	lists := [4]func() (int, error){
+		func() (int, error) {
+			l, err := rbac.ClusterRoles().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return 0, err
+			}
+			return len(l.Items), nil
+		},
+		func() (int, error) {
+			l, err := rbac.ClusterRoleBindings().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return 0, err
+			}
+			return len(l.Items), nil
+		},
+		func() (int, error) {
+			l, err := rbac.Roles(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return 0, err
+			}
+			return len(l.Items), nil
+		},
+		func() (int, error) {
+			l, err := rbac.RoleBindings(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return 0, err
+			}
+			return len(l.Items), nil
+		},
+	}
+	for i, list := range lists {
+		wg.Go(func() { objects[i], listErrs[i] = list() })
+	}
+	nsDone := make(chan struct{})
+	go func() {
+		defer close(nsDone)
+		nsList, nsErr = caller.Core.Namespaces().List(ctx, metav1.ListOptions{})
+	}()
+	review, err := tc.Authentication.SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		<-nsDone
+		wg.Wait()
+		return err
+	}
+	// The reviews wait for the namespace list too; the RBAC lists go on
+	// beside them.
+	<-nsDone
+	if nsErr != nil {
+		wg.Wait()
+		return nsErr
+	}
+	reviews := make(chan string)
+	errs := make(chan error, fan.concurrency)
+	var fanWG sync.WaitGroup
+	for range max(fan.concurrency, 1) {
+		fanWG.Go(func() {
+			for ns := range reviews {
+				if _, err := tc.Authorization.SelfSubjectRulesReviews().Create(ctx, &authorizationv1.SelfSubjectRulesReview{
+					Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: ns},
+				}, metav1.CreateOptions{}); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		})
+	}
+	for _, n := range nsList.Items {
+		reviews <- n.Name
+	}
+	close(reviews)
+	fanWG.Wait()
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if err := errors.Join(listErrs[:]...); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(j.out, "%s %d reviews %d objects\n", review.Status.UserInfo.Username, len(nsList.Items), objects[0]+objects[1]+objects[2]+objects[3])
 	return err
 }
 
