@@ -181,6 +181,12 @@ func against(v variant, floor string) variant {
 	return v
 }
 
+// peakAgainst sets v's peak memory beside the floor program floor's.
+func peakAgainst(v variant, floor string) variant {
+	v.PeakAgainst = floor
+	return v
+}
+
 // floorJob is a variant running a subcommand of the job floors
 // (test/bench/floor/jobs) with the runner's kubeconfig.
 func (b *benchmarks) floorJob(name string, check func(string) error, args ...string) variant {
@@ -447,7 +453,7 @@ func (b *benchmarks) againstFloorAndLoop(ctx context.Context, i, n int, names []
 		N:           n,
 		Namespaces:  len(names),
 		Unavailable: floorWhy,
-		Variants:    []variant{all, floorProg, libFloor},
+		Variants:    []variant{peakAgainst(all, nameFloorWhoamiAll), floorProg, libFloor},
 	})
 	loop := shell(nameLoop, loopScript, nil,
 		"TOKEN_FILE="+b.c.readerTokenFile, "ADMIN_KUBECONFIG="+b.c.benchKubeconfig, "KUBECONFIG="+b.c.noauthKubeconfig)

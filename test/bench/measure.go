@@ -50,6 +50,11 @@ type variant struct {
 	// that this plugin command is held to, for its critical path; "" for
 	// none.
 	Against string
+	// PeakAgainst names a floor program of the same comparison whose peak
+	// memory this command's is set beside, when it is held to none for its
+	// critical path (whoami -A: a fan-out's chain of round trips varies by
+	// one or two from run to run).
+	PeakAgainst string
 }
 
 // sample is one run.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -602,7 +603,8 @@ func (r *report) overMemory() []string {
 				continue
 			}
 			s := fmt.Sprintf("%s%s %s", v.Shown, nSuffix(c), fmtMiB(p))
-			if f := c.index(v.Against); v.Against != "" && f >= 0 && c.peakRSS(f) > 0 {
+			floor := cmp.Or(v.Against, v.PeakAgainst)
+			if f := c.index(floor); floor != "" && f >= 0 && c.peakRSS(f) > 0 {
 				s += fmt.Sprintf(" against its floor program's %s (%.2f×)", fmtMiB(c.peakRSS(f)), float64(p)/float64(c.peakRSS(f)))
 			} else {
 				s += " (no floor program)"

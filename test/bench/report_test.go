@@ -90,7 +90,10 @@ func TestMemoryTargetNamesTheFloor(t *testing.T) {
 	probe := measuredComparison("probe", []string{nameProbe}, []float64{20}, []int{1})
 	probe.Memory = []int64{40 << 20}
 	small := measuredComparison("token-request", []string{nameToken}, []float64{20}, []int{1})
-	r := &report{comparisons: []*comparison{audit, probe, small}, memExact: true}
+	all := measuredComparison("floor-500", []string{nameWhoamiAll, nameFloorWhoamiAll}, []float64{400, 360}, []int{507, 511})
+	all.Variants[0].PeakAgainst = nameFloorWhoamiAll
+	all.Memory = []int64{35 << 20, 28 << 20}
+	r := &report{comparisons: []*comparison{audit, probe, small, all}, memExact: true}
 	got := r.memoryTarget()
 	if got.result != resultMiss {
 		t.Errorf("result = %v, want a miss", got.result)
@@ -98,6 +101,7 @@ func TestMemoryTargetNamesTheFloor(t *testing.T) {
 	for _, want := range []string{
 		"above it: kubectl-access audit 45.0 MiB against its floor program's 36.0 MiB (1.25×)",
 		nameProbe + " 40.0 MiB (no floor program)",
+		nameWhoamiAll + " 35.0 MiB against its floor program's 28.0 MiB (1.25×)",
 	} {
 		if !strings.Contains(got.measured, want) {
 			t.Errorf("measured = %q, want it to hold %q", got.measured, want)
