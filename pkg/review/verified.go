@@ -197,10 +197,6 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 			Allowed: v.Allowed, Reason: v.Reason, EvaluationError: v.EvaluationError,
 			Requested: slices.Contains(requested, a),
 		}
-		if n := len(checks[a]); n > 0 {
-			rec.Checks = make([]string, 0, n)
-			rec.Risks = make([]VerifiedRisk, 0, n)
-		}
 		for _, c := range checks[a] {
 			partnerUnverified := false
 			if len(c.With) > 0 {
@@ -220,9 +216,6 @@ func Verified(results []NamespaceResult, verifications []Verification, requested
 			sev, note := c.SeverityIn(v.Namespace)
 			rec.Checks = append(rec.Checks, c.ID)
 			rec.Risks = append(rec.Risks, VerifiedRisk{Check: c.ID, Severity: sev, SeverityNote: note, PartnerUnverified: partnerUnverified})
-		}
-		if len(rec.Checks) == 0 {
-			rec.Checks, rec.Risks = nil, nil
 		}
 		rec.Verified = v.Err == nil && (v.Allowed || v.EvaluationError == "")
 		if v.Err != nil {
