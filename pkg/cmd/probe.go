@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
 	"github.com/kubectl-access/kubectl-access/pkg/probe"
 	"github.com/kubectl-access/kubectl-access/pkg/subject"
+	"github.com/kubectl-access/kubectl-access/pkg/transport"
 )
 
 // defaultProbeTimeout bounds each probe request when --request-timeout is
@@ -194,6 +195,8 @@ func (o *ProbeOptions) Validate() error {
 
 // Run obtains the identity, probes and prints.
 func (o *ProbeOptions) Run(ctx context.Context) error {
+	predialed := o.predial(ctx)
+	defer predialed.Close()
 	id, err := o.identity.resolver.Resolve(ctx, o.identity.request)
 	if err != nil {
 		return explain(err)
@@ -201,7 +204,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	defer id.Discard()
 	// The default timeout is already the identity's: ToOptions puts it in
 	// the caller's configuration, which the identity's copies.
-	cfg := id.Config
+	cfg := predialed.Config(id.Config)
 	var svc *probe.Service
 	if o.serviceSet {
 		s, err := probe.ParseService(o.service)
@@ -302,3 +305,22 @@ type silentError struct{ err error }
 
 func (e *silentError) Error() string { return e.err.Error() }
 func (e *silentError) Unwrap() error { return e.err }
+
+// predial dials and handshakes the token's TLS connection to the server
+// while the caller looks the service account's token up, when the token
+// is a service account's (nothing is looked up for the other sources), so
+// that the probe's first request does not wait for a handshake. The
+// connection carries no credential: the caller's certificates are not in
+// it, and the token goes only in the requests sent on it. nil when there
+// is nothing to dial ahead (see transport.Predial).
+func (o *ProbeOptions) predial(ctx context.Context) *transport.Predialed {
+	req := o.identity.request
+	if req.Mode != subject.ServiceAccount || req.Validate() != nil || o.identity.resolver.CallerConfig == nil {
+		return nil // a request Resolve refuses dials nothing
+	}
+	caller, err := o.identity.resolver.CallerConfig()
+	if err != nil {
+		return nil // Resolve reports it
+	}
+	return transport.Predial(ctx, rest.AnonymousClientConfig(caller))
+}
