@@ -12,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/kubectl-access/kubectl-access/test/bench/floor/internal/libfloor"
 )
@@ -38,9 +39,13 @@ func (j *jobs) audit(ctx context.Context) error {
 	}
 	// The plugin's client rate limit for --concurrency 16
 	// (review.FanOutConfig): client-go's default of 5 requests a second
-	// would make the floor wait, not work.
+	// would make the floor wait, not work. One limit for the caller's
+	// requests and every account's, as the plugin's (pkg/cmd/audit.go):
+	// the tokens' configs copy the limiter, so a client per token does not
+	// get a bucket of its own.
 	base = rest.CopyConfig(base)
 	base.QPS, base.Burst = auditQPS, auditQPS
+	base.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(auditQPS, auditQPS)
 	c, err := libfloor.NewClients(base)
 	if err != nil {
 		return err
