@@ -300,10 +300,7 @@ func (j *jobs) probe(ctx context.Context, name, path string) error {
 }
 
 func (j *jobs) whoami(ctx context.Context, tokenFile string) error {
-	if tokenFile == "" {
-		return errors.New("--token-file is required")
-	}
-	data, err := os.ReadFile(tokenFile)
+	token, err := readTokenFile(tokenFile)
 	if err != nil {
 		return err
 	}
@@ -315,7 +312,7 @@ func (j *jobs) whoami(ctx context.Context, tokenFile string) error {
 	if err != nil {
 		return err
 	}
-	tc, err := asToken(base, strings.TrimSpace(string(data)))
+	tc, err := asToken(base, token)
 	if err != nil {
 		return err
 	}
@@ -335,7 +332,39 @@ func (j *jobs) whoami(ctx context.Context, tokenFile string) error {
 			Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: ns},
 		}, metav1.CreateOptions{})
 	})
-	lists := [4]func() (int, error){
+	lists := rbacLists(ctx, rbac, ns)
+	for i, list := range lists {
+		wg.Go(func() { objects[i], listErrs[i] = list() })
+	}
+	review, err := tc.Authentication.SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if rulesErr != nil {
+		return rulesErr
+	}
+	if err := errors.Join(listErrs[:]...); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(j.out, "%s %d rules %d objects\n", review.Status.UserInfo.Username, len(rules.Status.ResourceRules)+len(rules.Status.NonResourceRules), objects[0]+objects[1]+objects[2]+objects[3])
+	return err
+}
+
+// readTokenFile returns the token held in the file named by --token-file.
+func readTokenFile(name string) (string, error) {
+	if name == "" {
+		return "", errors.New("--token-file is required")
+	}
+	data, err := os.ReadFile(name)
+	return strings.TrimSpace(string(data)), err
+}
+
+// rbacLists are the 4 LISTs that fold the baseline: ClusterRoles,
+// ClusterRoleBindings, and the Roles and RoleBindings of ns (every
+// namespace for metav1.NamespaceAll); each returns how many objects came.
+func rbacLists(ctx context.Context, rbac rbacv1client.RbacV1Interface, ns string) [4]func() (int, error) {
+	return [4]func() (int, error){
 		func() (int, error) {
 			l, err := rbac.ClusterRoles().List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -365,22 +394,6 @@ func (j *jobs) whoami(ctx context.Context, tokenFile string) error {
 			return len(l.Items), nil
 		},
 	}
-	for i, list := range lists {
-		wg.Go(func() { objects[i], listErrs[i] = list() })
-	}
-	review, err := tc.Authentication.SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	if rulesErr != nil {
-		return rulesErr
-	}
-	if err := errors.Join(listErrs[:]...); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(j.out, "%s %d rules %d objects\n", review.Status.UserInfo.Username, len(rules.Status.ResourceRules)+len(rules.Status.NonResourceRules), objects[0]+objects[1]+objects[2]+objects[3])
-	return err
 }
 
 // fanOut are the settings of whoami --all.
@@ -396,10 +409,7 @@ type fanOut struct {
 // for the namespace list, and for the identity review, as the plugin's do
 // (a token that is not the subject's must not be reviewed everywhere).
 func (j *jobs) whoamiAll(ctx context.Context, tokenFile string, fan fanOut) error {
-	if tokenFile == "" {
-		return errors.New("--token-file is required")
-	}
-	data, err := os.ReadFile(tokenFile)
+	token, err := readTokenFile(tokenFile)
 	if err != nil {
 		return err
 	}
@@ -408,7 +418,7 @@ func (j *jobs) whoamiAll(ctx context.Context, tokenFile string, fan fanOut) erro
 		return err
 	}
 	tokenCfg := rest.AnonymousClientConfig(base)
-	tokenCfg.BearerToken = strings.TrimSpace(string(data))
+	tokenCfg.BearerToken = token
 	tokenCfg.QPS, tokenCfg.Burst = fan.qps, fan.burst
 	tc, err := libfloor.NewClients(tokenCfg)
 	if err != nil {
@@ -429,36 +439,7 @@ func (j *jobs) whoamiAll(ctx context.Context, tokenFile string, fan fanOut) erro
 		nsList   *corev1.NamespaceList
 		nsErr    error
 	)
-	lists := [4]func() (int, error){
-		func() (int, error) {
-			l, err := rbac.ClusterRoles().List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return 0, err
-			}
-			return len(l.Items), nil
-		},
-		func() (int, error) {
-			l, err := rbac.ClusterRoleBindings().List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return 0, err
-			}
-			return len(l.Items), nil
-		},
-		func() (int, error) {
-			l, err := rbac.Roles(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return 0, err
-			}
-			return len(l.Items), nil
-		},
-		func() (int, error) {
-			l, err := rbac.RoleBindings(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return 0, err
-			}
-			return len(l.Items), nil
-		},
-	}
+	lists := rbacLists(ctx, rbac, metav1.NamespaceAll)
 	for i, list := range lists {
 		wg.Go(func() { objects[i], listErrs[i] = list() })
 	}
