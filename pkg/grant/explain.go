@@ -3,6 +3,7 @@ package grant
 import (
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -385,15 +386,17 @@ func (e *Explainer) ExplainAll(namespaces []string, accesses []Access) Explanati
 // boundIn reports whether a RoleBinding in ns names the subject.
 func (e *Explainer) boundIn(ns string) bool { return len(e.in[ns]) > 0 }
 
-// accessesKey identifies a list of accesses.
+// accessesKey identifies a list of accesses: each field is written after
+// its length, so that no two lists write the same key whatever their
+// strings hold (a rule written into a role can hold any string).
 func accessesKey(accesses []Access) string {
 	var b strings.Builder
 	for _, a := range accesses {
 		for _, f := range []string{a.Verb, a.Group, a.Resource, a.Name, a.URL} {
+			b.WriteString(strconv.Itoa(len(f)))
+			b.WriteByte(':')
 			b.WriteString(f)
-			b.WriteByte(0)
 		}
-		b.WriteByte(1)
 	}
 	return b.String()
 }

@@ -538,3 +538,23 @@ func TestExplainKeepsBoundNamespacesApart(t *testing.T) {
 		t.Errorf("namespaces without a RoleBinding of the subject took %d explanations, want 1", n)
 	}
 }
+
+// TestAccessesKeyTellsListsApart: lists of accesses whose fields joined
+// with a separator read alike get different keys, so one list's
+// explanation is never handed out for another.
+func TestAccessesKeyTellsListsApart(t *testing.T) {
+	pairs := [][2][]Access{
+		{{{Verb: "get", Group: "x\x00"}}, {{Verb: "get", Group: "x", URL: "\x00"}}},
+		{{{Verb: "get"}, {Verb: "list"}}, {{Verb: "get"}, {Verb: "list"}, {}}},
+		{{{Verb: "get", Resource: "pods"}}, {{Verb: "get", Name: "pods"}}},
+		{{{Verb: "1:a"}}, {{Verb: "", Group: "a"}}},
+	}
+	for _, p := range pairs {
+		if accessesKey(p[0]) == accessesKey(p[1]) {
+			t.Errorf("%q and %q have the same key %q", p[0], p[1], accessesKey(p[0]))
+		}
+	}
+	if accessesKey([]Access{{Verb: "get", Resource: "pods"}}) != accessesKey([]Access{{Verb: "get", Resource: "pods"}}) {
+		t.Error("equal lists have different keys")
+	}
+}
