@@ -51,6 +51,7 @@ const (
 	nameLibHelp           = "library floor --help"
 	nameFloorToken        = "floor: token (Secret)"
 	nameFloorTokenRequest = "floor: token (TokenRequest)"
+	nameFloorTokenAuto    = "floor: token (Secret, else TokenRequest)"
 	nameFloorProbe        = "floor: probe"
 	nameFloorWhoami       = "floor: whoami"
 	nameFloorWhoamiAll    = "floor: whoami -A"
@@ -244,11 +245,12 @@ func (b *benchmarks) token(ctx context.Context) error {
 		Pairs:       b.o.pairs,
 		Unavailable: b.unavailable("token"),
 		Variants: []variant{
-			b.plugin(nameToken, tokenRequestsRequest, jwtFor(reader), "token", readerSA),
+			against(b.plugin(nameToken, tokenRequestsRequest, jwtFor(reader), "token", readerSA), nameFloorTokenAuto),
 			against(b.plugin(nameTokenRequest, 1, jwtFor(reader), "token", readerSA, "--source=request"), nameFloorTokenRequest),
 			b.dispatched(nameTokenDispatch, tokenRequestsRequest, jwtFor(reader), "token", readerSA),
 			kubectl(nameCreateToken, jwtFor(reader), "create", "token", readerSA),
 			b.floorJob(nameFloorTokenRequest, jwtFor(reader), "token-request", readerSA),
+			b.floorJob(nameFloorTokenAuto, jwtFor(reader), "token-auto", readerSA),
 		},
 	})
 	b.measure(ctx, &comparison{

@@ -8,6 +8,7 @@
 //
 //	jobs token SA             GET ServiceAccount ∥ LIST token Secrets; prints the Secret's token
 //	jobs token-request SA     one TokenRequest; prints the token
+//	jobs token-auto SA        as token, then a TokenRequest when no Secret serves; prints the token
 //	jobs probe SA --path P    the token as above, then as the token SelfSubjectReview ∥ GET P,
 //	                          the token's TLS connection dialled while the lookup is in flight;
 //	                          prints "USER STATUS"
@@ -85,6 +86,9 @@ func main() {
 		&cobra.Command{Use: "token-request SA", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			return j.tokenRequest(cmd.Context(), args[0])
 		}},
+		&cobra.Command{Use: "token-auto SA", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+			return j.tokenAuto(cmd.Context(), args[0])
+		}},
 		probe,
 		whoami,
 		&cobra.Command{Use: "kubeconfig SA", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
@@ -158,10 +162,13 @@ func secretToken(ctx context.Context, c *libfloor.Clients, ns, name string) (*co
 		}
 	}
 	if best == nil {
-		return nil, fmt.Errorf("service account %s/%s has no token Secret", ns, name)
+		return nil, fmt.Errorf("service account %s/%s: %w", ns, name, errNoSecret)
 	}
 	return best, nil
 }
+
+// errNoSecret says a service account has no usable token Secret.
+var errNoSecret = errors.New("no token Secret")
 
 func (j *jobs) token(ctx context.Context, name string) error {
 	_, c, ns, err := j.caller()
@@ -173,6 +180,30 @@ func (j *jobs) token(ctx context.Context, name string) error {
 		return err
 	}
 	_, err = j.out.Write(s.Data[corev1.ServiceAccountTokenKey])
+	return err
+}
+
+// tokenAuto is the floor of token with --source=auto (the default): the
+// ServiceAccount and its token Secrets at once, then a TokenRequest when no
+// Secret serves.
+func (j *jobs) tokenAuto(ctx context.Context, name string) error {
+	_, c, ns, err := j.caller()
+	if err != nil {
+		return err
+	}
+	s, err := secretToken(ctx, c, ns, name)
+	switch {
+	case err == nil:
+		_, err = j.out.Write(s.Data[corev1.ServiceAccountTokenKey])
+		return err
+	case !errors.Is(err, errNoSecret):
+		return err
+	}
+	tr, err := c.Core.ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = j.out.Write([]byte(tr.Status.Token))
 	return err
 }
 
