@@ -199,12 +199,7 @@ func (j *jobs) tokenAuto(ctx context.Context, name string) error {
 	case !errors.Is(err, errNoSecret):
 		return err
 	}
-	tr, err := c.Core.ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	_, err = j.out.Write([]byte(tr.Status.Token))
-	return err
+	return j.requestToken(ctx, c, ns, name)
 }
 
 func (j *jobs) tokenRequest(ctx context.Context, name string) error {
@@ -212,6 +207,11 @@ func (j *jobs) tokenRequest(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	return j.requestToken(ctx, c, ns, name)
+}
+
+// requestToken sends one TokenRequest for ns/name and prints the token.
+func (j *jobs) requestToken(ctx context.Context, c *libfloor.Clients, ns, name string) error {
 	tr, err := c.Core.ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
 	if err != nil {
 		return err
@@ -448,10 +448,11 @@ func (j *jobs) whoamiAll(ctx context.Context, tokenFile string, fan fanOut) erro
 	if err != nil {
 		return err
 	}
-	tokenCfg := rest.AnonymousClientConfig(base)
-	tokenCfg.BearerToken = token
-	tokenCfg.QPS, tokenCfg.Burst = fan.qps, fan.burst
-	tc, err := libfloor.NewClients(tokenCfg)
+	// The token's clients at the plugin's rate limit; the caller's keep
+	// the kubeconfig's.
+	limited := rest.CopyConfig(base)
+	limited.QPS, limited.Burst = fan.qps, fan.burst
+	tc, err := asToken(limited, token)
 	if err != nil {
 		return err
 	}
