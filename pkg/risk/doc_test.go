@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,7 +45,7 @@ func TestCatalogNamesEveryCheck(t *testing.T) {
 				t.Errorf("the catalog lacks %q", want)
 			}
 		}
-		for _, a := range append(c.Actions, c.With...) {
+		for _, a := range slices.Concat(c.Actions, c.With) {
 			if !strings.Contains(doc, "- `"+a.String()+"` (") {
 				t.Errorf("the catalog lacks action %q of %s", a, c.ID)
 			}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 )
@@ -145,8 +146,19 @@ const (
 )
 
 // Checks returns every check, in the order findings are reported: by
-// severity, the most severe first.
+// severity, the most severe first. The slice is the caller's; the checks'
+// own slices (Actions, With, RaisedIn) are shared and must not be changed.
 func Checks() []Check {
+	return slices.Clone(catalog())
+}
+
+// catalog builds the checks once, on first use: a whoami or an audit asks
+// for them per row and per namespace, and a run that assesses nothing
+// (version, help) never builds them.
+var catalog = sync.OnceValue(buildCatalog)
+
+// buildCatalog returns every check, in the order of Checks.
+func buildCatalog() []Check {
 	// writeVerbs create, change or remove objects.
 	writeVerbs := []string{"create", "update", "patch", "delete", "deletecollection"}
 	changeVerbs := []string{"update", "patch"}
@@ -321,7 +333,7 @@ func Checks() []Check {
 
 // Lookup returns the check with the given ID.
 func Lookup(id string) (Check, bool) {
-	for _, c := range Checks() {
+	for _, c := range catalog() {
 		if c.ID == id {
 			return c, true
 		}
@@ -331,12 +343,17 @@ func Lookup(id string) (Check, bool) {
 
 // IDs returns the ID of every check, in check order.
 func IDs() []string {
-	var ids []string
-	for _, c := range Checks() {
-		ids = append(ids, c.ID)
-	}
-	return ids
+	return slices.Clone(ids())
 }
+
+// ids are the IDs of the catalog, in check order, listed once.
+var ids = sync.OnceValue(func() []string {
+	out := make([]string, 0, len(catalog()))
+	for _, c := range catalog() {
+		out = append(out, c.ID)
+	}
+	return out
+})
 
 // each returns every verb on every target, target by target.
 func each(verbs []string, targets ...Action) []Action {
@@ -359,7 +376,7 @@ func each(verbs []string, targets ...Action) []Action {
 // (RaisedIn) and decides the checks of one namespace (aws-auth).
 func Assess(namespace string, rules []rbacv1.PolicyRule) []Finding {
 	var findings []Finding
-	checks := Checks()
+	checks := catalog()
 	for i, rule := range rules {
 		for _, c := range checks {
 			hit, narrowed := c.matches(namespace, rule)
@@ -427,7 +444,7 @@ func grantsImpersonation(r rbacv1.PolicyRule) bool {
 // of any other namespace are graded alike wherever they hold.
 func WeightedNamespaces() []string {
 	var out []string
-	for _, c := range Checks() {
+	for _, c := range catalog() {
 		out = append(out, c.RaisedIn...)
 		for _, a := range slices.Concat(c.Actions, c.With) {
 			if a.Namespace != "" {

@@ -430,3 +430,23 @@ func TestSeverityIn(t *testing.T) {
 		})
 	}
 }
+
+// TestChecksAreTheCallers: the catalog is built once, so what a caller does
+// to the checks it was handed must not reach the next caller, nor Lookup.
+func TestChecksAreTheCallers(t *testing.T) {
+	mine := Checks()
+	want := mine[0]
+	mine[0].Severity, mine[0].ID = Low, "changed"
+	mine = append(mine[:1], mine[2:]...)
+	if got := Checks(); len(got) != len(mine)+1 || got[0].ID != want.ID || got[0].Severity != want.Severity {
+		t.Errorf("Checks()[0] = %s %s after a caller changed its copy, want %s %s", got[0].ID, got[0].Severity, want.ID, want.Severity)
+	}
+	if c, ok := Lookup(want.ID); !ok || c.Severity != want.Severity {
+		t.Errorf("Lookup(%q) = %v, %v after a caller changed its copy", want.ID, c.Severity, ok)
+	}
+	ids := IDs()
+	ids[0] = "changed"
+	if IDs()[0] != want.ID {
+		t.Errorf("IDs()[0] = %q after a caller changed its copy, want %q", IDs()[0], want.ID)
+	}
+}
