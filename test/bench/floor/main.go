@@ -29,9 +29,14 @@ import (
 	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-access/kubectl-access/pkg/startheap"
 )
 
 func main() {
+	// As the plugin does: a floor that collected garbage the plugin does
+	// not would be no floor.
+	startheap.Set(startheap.Percent)
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "floor: %v\n", err)
 		os.Exit(1)

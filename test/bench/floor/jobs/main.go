@@ -55,10 +55,14 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/kubectl-access/kubectl-access/pkg/startheap"
 	"github.com/kubectl-access/kubectl-access/test/bench/floor/internal/libfloor"
 )
 
 func main() {
+	// As the plugin does: a floor that collected garbage the plugin does
+	// not would be no floor.
+	startheap.Set(startheap.Percent)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	root, cf := libfloor.NewRoot(streams)
 	j := &jobs{cf: cf, out: streams.Out}

@@ -19,10 +19,14 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-access/kubectl-access/pkg/startheap"
 	"github.com/kubectl-access/kubectl-access/test/bench/floor/internal/libfloor"
 )
 
 func main() {
+	// As the plugin does: a floor that collected garbage the plugin does
+	// not would be no floor.
+	startheap.Set(startheap.Percent)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	root, configFlags := libfloor.NewRoot(streams)
 	root.AddCommand(&cobra.Command{
