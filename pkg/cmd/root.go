@@ -51,7 +51,11 @@ func Execute(args []string, streams genericiooptions.IOStreams) int {
 	defer cancel()
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(signals)
+	// Stop waits until the runtime's signal loop, started by Notify, is
+	// receiving: in a run as short as version or a probe, that wait is
+	// most of a millisecond on the way to exit. The process exits when
+	// Execute returns, so the handlers are let go without holding it up.
+	defer func() { go signal.Stop(signals) }()
 	var (
 		mu     sync.Mutex
 		caught os.Signal
