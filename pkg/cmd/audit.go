@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -269,12 +270,12 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		// Bad input (a namespace that does not exist): nothing was audited.
 		return errs[0]
 	}
-	if err := printRecord(o.IOStreams, o.output, rec, func() error {
+	if err := printRecord(o.IOStreams, o.output, rec, func(out io.Writer) error {
 		for i, c := range rec.Clusters {
 			if i > 0 {
-				fmt.Fprintln(o.Out)
+				fmt.Fprintln(out)
 			}
-			if err := audit.PrintCluster(o.Out, c); err != nil {
+			if err := audit.PrintCluster(out, c); err != nil {
 				return err
 			}
 		}

@@ -343,7 +343,7 @@ func (o *CheckOptions) Run(ctx context.Context) error {
 		return err
 	}
 	rec := check.NewRecord(results)
-	if err := printRecord(o.IOStreams, o.output, rec, func() error { return check.PrintTable(o.Out, results) }); err != nil {
+	if err := printRecord(o.IOStreams, o.output, rec, func(out io.Writer) error { return check.PrintTable(out, results) }); err != nil {
 		return err
 	}
 	if report != nil {

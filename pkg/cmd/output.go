@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 
@@ -26,12 +28,12 @@ func validateOutput(output string, formats ...string) error {
 	return exitcode.Usagef("--output must be one of %s (got %q)", strings.Join(formats, ", "), output)
 }
 
-// printRecord prints v as JSON or YAML for -o json|yaml, or calls human for
-// the default output; any other format is a usage error.
-func printRecord(streams genericiooptions.IOStreams, output string, v any, human func() error) error {
+// printRecord prints v as JSON or YAML for -o json|yaml, or has human print
+// the default output (see printBuffered); any other format is a usage error.
+func printRecord(streams genericiooptions.IOStreams, output string, v any, human func(out io.Writer) error) error {
 	switch output {
 	case "":
-		return human()
+		return printBuffered(streams.Out, human)
 	case "json":
 		// An Encoder writes what MarshalIndent and a newline would, without
 		// another copy of a document that whoami -A --verify makes tens of
@@ -48,6 +50,19 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 		return err
 	}
 	return validateOutput(output, "json", "yaml")
+}
+
+// printBuffered has print write to a buffer in front of out, and flushes it
+// even when print fails, so that out gets what was printed. A table goes
+// through a tabwriter, which writes each cell and each run of padding on its
+// own: a whoami table would be a hundred writes to stdout, not a few.
+func printBuffered(out io.Writer, print func(out io.Writer) error) error {
+	b := bufio.NewWriter(out)
+	err := print(b)
+	if ferr := b.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // options is the shape every command's options have: Validate checks the

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -294,8 +295,8 @@ func (o *ProbeOptions) print(r *probe.Report) error {
 		}
 		return probe.WriteBodies(o.Out, r)
 	}
-	return printRecord(o.IOStreams, o.output, r, func() error {
-		return probe.WriteTable(o.Out, r)
+	return printRecord(o.IOStreams, o.output, r, func(out io.Writer) error {
+		return probe.WriteTable(out, r)
 	})
 }
 

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -28,9 +29,9 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 			if err := validateOutput(output, "json", "yaml"); err != nil {
 				return err
 			}
-			return printRecord(streams, output, version.Get(), func() error {
+			return printRecord(streams, output, version.Get(), func(out io.Writer) error {
 				v := version.Get()
-				_, err := fmt.Fprintf(streams.Out, "kubectl-access %s (commit %s, built %s, %s, %s)\n", v.Version, v.Commit, v.BuildDate, v.GoVersion, v.Platform)
+				_, err := fmt.Fprintf(out, "kubectl-access %s (commit %s, built %s, %s, %s)\n", v.Version, v.Commit, v.BuildDate, v.GoVersion, v.Platform)
 				return err
 			})
 		},

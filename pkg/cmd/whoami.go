@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -444,10 +445,12 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 		if explainer != nil {
 			table = table.Explain(explainer)
 		}
-		if err := review.PrintWhoami(o.Out, identity, table, view); err != nil {
-			return err
-		}
-		if err := review.PrintVerified(o.Out, verified); err != nil {
+		if err := printBuffered(o.Out, func(out io.Writer) error {
+			if err := review.PrintWhoami(out, identity, table, view); err != nil {
+				return err
+			}
+			return review.PrintVerified(out, verified)
+		}); err != nil {
 			return err
 		}
 	} else {
