@@ -49,6 +49,7 @@ func generate(dir string) error {
 		}
 	}
 	root := cmd.NewCmdAccess(genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	cmd.RenderHelp(root) // as help shows it
 	prepare(root, homeDir())
 	return doc.GenMarkdownTree(root, dir)
 }

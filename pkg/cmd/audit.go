@@ -33,7 +33,7 @@ import (
 )
 
 var (
-	auditLong = longDesc(`
+	auditLong = `
 		Audit every service account of a cluster (or of the namespaces given),
 		each as its own token, and rank them by the risky rights they hold.
 
@@ -71,9 +71,12 @@ var (
 		reported, and the others complete.
 
 		Exit codes (the worst over every account and context, in the order 7,
-		6, 3, 10, 4, 5, 1):`) + "\n\n" + exitcode.Help()
+		6, 3, 10, 4, 5, 1):`
 
-	auditExample = examples(`
+	// auditExitCodes are the exit codes audit's help lists after its text.
+	auditExitCodes = allExitCodes
+
+	auditExample = `
 		# Every service account of the cluster, riskiest first
 		kubectl access audit
 
@@ -87,22 +90,21 @@ var (
 		kubectl access audit -o json --rules
 
 		# Every context of the kubeconfig
-		kubectl access audit --all-contexts`)
+		kubectl access audit --all-contexts`
 )
 
 // NewCmdAudit returns the audit command.
 func NewCmdAudit(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	flags := NewAuditFlags()
 	cmd := &cobra.Command{
-		Use:     "audit",
-		Short:   "Review every service account as its own token and rank them by their risky rights",
-		Long:    auditLong,
-		Example: auditExample,
-		Args:    noArgs,
+		Use:   "audit",
+		Short: "Review every service account as its own token and rank them by their risky rights",
+		Args:  noArgs,
 		RunE: runE(func(cmd *cobra.Command, args []string) (*AuditOptions, error) {
 			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
 		}),
 	}
+	setHelp(cmd, auditLong, auditExample, auditExitCodes)
 	flags.AddFlags(cmd.Flags())
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(jsonYAML, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))

@@ -29,7 +29,7 @@ import (
 )
 
 var (
-	checkLong = longDesc(`
+	checkLong = `
 		Check that service accounts have exactly the access intended: the
 		actions they must be allowed, and those they must be denied, written
 		as code (an AccessExpectations document, see docs/check.md) or on the
@@ -74,9 +74,12 @@ var (
 
 		Exit codes (when the server could not answer some expectations, the
 		code is that of the failure, the first of 7, 6, 3, 10, 4, 5, 1 present,
-		even when others failed):`) + "\n\n" + exitcode.Help()
+		even when others failed):`
 
-	checkExample = examples(`
+	// checkExitCodes are the exit codes check's help lists after its text.
+	checkExitCodes = allExitCodes
+
+	checkExample = `
 		# Check a file of expectations
 		kubectl access check -f expectations.yaml
 
@@ -94,12 +97,12 @@ var (
 		kubectl access check -f expectations.yaml
 
 		# Every expectation and its result as JSON
-		kubectl access check -f expectations.yaml -o json`)
+		kubectl access check -f expectations.yaml -o json`
 )
 
 // NewCmdCheck returns the check command.
 func NewCmdCheck(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	spec := commandSpec{use: "check [SERVICEACCOUNT] (-f FILE | --allow ACTION | --deny ACTION | --generate)", short: "Check that service accounts are allowed, and denied, exactly the actions expected", long: checkLong, example: checkExample}
+	spec := commandSpec{use: "check [SERVICEACCOUNT] (-f FILE | --allow ACTION | --deny ACTION | --generate)", short: "Check that service accounts are allowed, and denied, exactly the actions expected", long: checkLong, example: checkExample, exitCodes: checkExitCodes}
 	cmd := newCommand(configFlags, streams, spec, NewCheckFlags())
 	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
 	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")

@@ -135,7 +135,7 @@ func completionFailed(err error) ([]cobra.Completion, cobra.ShellCompDirective) 
 	return nil, cobra.ShellCompDirectiveNoFileComp
 }
 
-var completionLong = longDesc(`
+var completionLong = `
 		Print a shell completion script for kubectl access.
 
 		kubectl 1.26 and newer completes the words after "kubectl access" when you
@@ -147,7 +147,7 @@ var completionLong = longDesc(`
 
 		The scripts printed here complete the kubectl-access binary typed on its
 		own, for shells without kubectl's completion. See each shell's help for how
-		to load its script.`)
+		to load its script.`
 
 // addCompletionCommand adds cobra's completion command (bash, zsh, fish,
 // powershell) now rather than at Execute, so that its help speaks of
@@ -159,10 +159,10 @@ func addCompletionCommand(root *cobra.Command) {
 		if c.Name() != "completion" {
 			continue
 		}
-		c.Long = completionLong
+		setHelp(c, completionLong, c.Example, nil)
 		for _, shell := range c.Commands() {
 			if long, example, ok := completionShellHelp(shell.Name()); ok {
-				shell.Long, shell.Example = long, example
+				setHelp(shell, long, example, nil)
 			}
 		}
 	}
@@ -172,52 +172,52 @@ func addCompletionCommand(root *cobra.Command) {
 func completionShellHelp(shell string) (long, example string, ok bool) {
 	switch shell {
 	case "bash":
-		return longDesc(`
+		return `
 			Print the bash completion script for the kubectl-access binary typed on its
 			own. It needs the bash-completion package. To complete "kubectl access"
 			instead, put the kubectl_complete-access helper on your PATH (see kubectl
-			access completion --help).`),
-			examples(`
+			access completion --help).`,
+			`
 			# Load completion in the current shell
 			source <(kubectl access completion bash)
 
 			# Load it in every new shell (Linux)
-			kubectl access completion bash > /etc/bash_completion.d/kubectl-access`), true
+			kubectl access completion bash > /etc/bash_completion.d/kubectl-access`, true
 	case "zsh":
-		return longDesc(`
+		return `
 			Print the zsh completion script for the kubectl-access binary typed on its
 			own. If completion is not enabled in your zsh yet, add
 			"autoload -U compinit; compinit" to ~/.zshrc. To complete "kubectl access"
 			instead, put the kubectl_complete-access helper on your PATH (see kubectl
-			access completion --help).`),
-			examples(`
+			access completion --help).`,
+			`
 			# Load completion in the current shell
 			source <(kubectl access completion zsh)
 
 			# Load it in every new shell
-			kubectl access completion zsh > "${fpath[1]}/_kubectl-access"`), true
+			kubectl access completion zsh > "${fpath[1]}/_kubectl-access"`, true
 	case "fish":
-		return longDesc(`
+		return `
 			Print the fish completion script for the kubectl-access binary typed on its
 			own. To complete "kubectl access" instead, put the
 			kubectl_complete-access helper on your PATH (see kubectl access completion
-			--help).`),
-			examples(`
+			--help).`,
+			`
 			# Load completion in the current shell
 			kubectl access completion fish | source
 
 			# Load it in every new shell
-			kubectl access completion fish > ~/.config/fish/completions/kubectl-access.fish`), true
+			kubectl access completion fish > ~/.config/fish/completions/kubectl-access.fish`, true
 	case "powershell":
-		return longDesc(`
+		return `
 			Print the PowerShell completion script for the kubectl-access binary typed
 			on its own. To load it in every new session, add the output to your
 			PowerShell profile. To complete "kubectl access" instead, put
 			the kubectl_complete-access.exe helper on your PATH (see kubectl access
-			completion --help).`),
-			examples(`
+			completion --help).`,
+			`
 			# Load completion in the current session
-			kubectl access completion powershell | Out-String | Invoke-Expression`), true
+			kubectl access completion powershell | Out-String | Invoke-Expression`, true
 	}
 	return "", "", false
 }

@@ -1,77 +1,66 @@
 package cmd
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
+	"bytes"
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubectl-access/kubectl-access/pkg/review"
 )
 
-// TestHelpTextAsKubectlRendersIt renders every text this package hands to
-// longDesc or examples (found in the source, so a new one is covered
-// without being listed) with kubectl's templates.LongDesc and
-// templates.Examples too, and wants the same string: the help stays what
-// kubectl's rendering made it. A format string (fmt.Sprintf) is compared
-// before its arguments are put in; they are numbers.
+// TestHelpTextAsKubectlRendersIt renders the help text of every command
+// (walking the tree, so a new command is covered without being listed) with
+// longDesc and examples, and with kubectl's templates.LongDesc and
+// templates.Examples, and wants the same string: the help stays what
+// kubectl's rendering made it. It also wants help to show the text rendered,
+// and a second help the same text.
 func TestHelpTextAsKubectlRendersIt(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
+	root := NewCmdAccess(genericiooptions.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	var raw []*cobra.Command
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Annotations[rawHelpAnnotation] != "" {
+			raw = append(raw, c)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
 	}
-	fset := token.NewFileSet()
-	seen := map[string]int{}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) != 1 {
-				return true
+	walk(root)
+	// Every command of ours, the completion command and its 4 shells.
+	if len(raw) < 13 {
+		t.Fatalf("%d commands have help text to render, want every command of the tree; setHelp is no longer used", len(raw))
+	}
+	for _, c := range raw {
+		t.Run(c.CommandPath(), func(t *testing.T) {
+			long, example := c.Long, c.Example
+			if got, want := longDesc(long), templates.LongDesc(long); got != want {
+				t.Errorf("longDesc renders\n%q\nkubectl's templates render\n%q", got, want)
 			}
-			fn, ok := call.Fun.(*ast.Ident)
-			if !ok || (fn.Name != "longDesc" && fn.Name != "examples") {
-				return true
+			if got, want := examples(example), templates.Examples(example); got != want {
+				t.Errorf("examples renders\n%q\nkubectl's templates render\n%q", got, want)
 			}
-			arg := call.Args[0]
-			if sprintf, ok := arg.(*ast.CallExpr); ok && len(sprintf.Args) > 0 {
-				arg = sprintf.Args[0]
+			var out bytes.Buffer
+			for i := range 2 {
+				out.Reset()
+				c.SetOut(&out)
+				if err := c.Help(); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(out.String(), longDesc(long)) || !strings.Contains(out.String(), examples(example)) {
+					t.Errorf("help %d does not show the rendered text:\n%s", i+1, out.String())
+				}
 			}
-			lit, ok := arg.(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				t.Errorf("%s: %s of something not a string literal; render it here and add it to this test", fset.Position(call.Pos()), fn.Name)
-				return true
+			if long != "" && strings.Contains(out.String(), long) && long != longDesc(long) {
+				t.Errorf("help shows the text as written, not rendered:\n%s", out.String())
 			}
-			raw, err := strconv.Unquote(lit.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			seen[fn.Name]++
-			got, want := longDesc(raw), templates.LongDesc(raw)
-			if fn.Name == "examples" {
-				got, want = examples(raw), templates.Examples(raw)
-			}
-			if got != want {
-				t.Errorf("%s: %s renders\n%q\nkubectl's templates render\n%q", fset.Position(call.Pos()), fn.Name, got, want)
-			}
-			return true
 		})
-	}
-	// Every command has a long description, and all but the root and
-	// completion's parent examples.
-	if seen["longDesc"] < 8 || seen["examples"] < 8 {
-		t.Errorf("found %d long descriptions and %d examples; the test no longer finds the texts", seen["longDesc"], seen["examples"])
 	}
 }
 

@@ -25,7 +25,7 @@ import (
 )
 
 var (
-	kubeconfigLong = longDesc(`
+	kubeconfigLong = `
 		Print a kubeconfig that authenticates as a service account's token, or
 		write it to a file, or merge it into the active kubeconfig.
 
@@ -70,9 +70,12 @@ var (
 		so a run that fails them requests no token and creates no Secret.
 
 		Exit codes (1 also for an existing file or entry without --force, a lock
-		file, a symbolic link):`) + "\n\n" + exitcode.Help(0, 1, 2, 6, 7, 130)
+		file, a symbolic link):`
 
-	kubeconfigExample = examples(`
+	// kubeconfigExitCodes are the exit codes kubeconfig's help lists after its text.
+	kubeconfigExitCodes = []int{0, 1, 2, 6, 7, 130}
+
+	kubeconfigExample = `
 		# Print a kubeconfig for the service account "ci" of namespace "build"
 		kubectl access kubeconfig ci -n build
 
@@ -87,12 +90,12 @@ var (
 
 		# Add the context "build:ci@CLUSTER" to the active kubeconfig, and use it
 		kubectl access kubeconfig ci -n build --merge
-		kubectl --context build:ci@CLUSTER auth whoami`)
+		kubectl --context build:ci@CLUSTER auth whoami`
 )
 
 // NewCmdKubeconfig returns the kubeconfig command.
 func NewCmdKubeconfig(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	spec := commandSpec{use: "kubeconfig [SERVICEACCOUNT]", short: "Print, write or merge a kubeconfig that authenticates as a service account's token", long: kubeconfigLong, example: kubeconfigExample, outputs: []cobra.Completion{"yaml", "json"}}
+	spec := commandSpec{use: "kubeconfig [SERVICEACCOUNT]", short: "Print, write or merge a kubeconfig that authenticates as a service account's token", long: kubeconfigLong, example: kubeconfigExample, exitCodes: kubeconfigExitCodes, outputs: []cobra.Completion{"yaml", "json"}}
 	return newCommand(configFlags, streams, spec, NewKubeconfigFlags())
 }
 

@@ -93,6 +93,8 @@ func runE[O options](toOptions func(cmd *cobra.Command, args []string) (O, error
 // commandSpec is what differs between the commands that act as an identity.
 type commandSpec struct {
 	use, short, long, example string
+	// exitCodes are the exit codes the help lists (setHelp).
+	exitCodes []int
 	// outputs are the values of -o; nil means json and yaml.
 	outputs []cobra.Completion
 	// sources are the values of --source; nil means auto, secret, request.
@@ -122,17 +124,16 @@ func newCommand[O options](configFlags *genericclioptions.ConfigFlags, streams g
 		spec.sources = serviceAccountTokenFlags
 	}
 	cmd := &cobra.Command{
-		Use:     spec.use,
-		Short:   spec.short,
-		Long:    spec.long,
-		Example: spec.example,
-		Args:    maxArgs(1),
+		Use:   spec.use,
+		Short: spec.short,
+		Args:  maxArgs(1),
 
 		ValidArgsFunction: completeServiceAccounts(configFlags),
 		RunE: runE(func(cmd *cobra.Command, args []string) (O, error) {
 			return flags.ToOptions(configFlags, cmd.Flags(), args, streams)
 		}),
 	}
+	setHelp(cmd, spec.long, spec.example, spec.exitCodes)
 	flags.AddFlags(cmd.Flags())
 	registerTokenFlagCompletions(cmd, spec.sources...)
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(spec.outputs, cobra.ShellCompDirectiveNoFileComp))

@@ -25,7 +25,7 @@ import (
 const defaultProbeTimeout = 30 * time.Second
 
 var (
-	probeLong = longDesc(`
+	probeLong = `
 		Check what the API server answers to a service account's token: the
 		documented curl $APISERVER/api --header "Authorization: Bearer $TOKEN"
 		step, with TLS verified and exit codes a script can branch on.
@@ -63,9 +63,12 @@ var (
 
 		Exit codes (when paths fail differently, the first of 7, 6, 3, 10, 4, 5
 		present wins, and every result is still printed; a refused redirect is
-		5):`) + "\n\n" + exitcode.Help(0, 1, 2, 3, 4, 5, 6, 7, 10, 130)
+		5):`
 
-	probeExample = examples(`
+	// probeExitCodes are the exit codes probe's help lists after its text.
+	probeExitCodes = []int{0, 1, 2, 3, 4, 5, 6, 7, 10, 130}
+
+	probeExample = `
 		# Check that the default service account's token is accepted
 		kubectl access probe
 
@@ -86,12 +89,12 @@ var (
 		kubectl access probe ci --path /version --body
 
 		# Use only the exit code
-		kubectl access probe ci -q || echo "token rejected or not allowed: $?"`)
+		kubectl access probe ci -q || echo "token rejected or not allowed: $?"`
 )
 
 // NewCmdProbe returns the probe command.
 func NewCmdProbe(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	spec := commandSpec{use: "probe [SERVICEACCOUNT]", short: "Check what the API server answers to a service account's token, with exit codes for scripts", long: probeLong, example: probeExample}
+	spec := commandSpec{use: "probe [SERVICEACCOUNT]", short: "Check what the API server answers to a service account's token, with exit codes for scripts", long: probeLong, example: probeExample, exitCodes: probeExitCodes}
 	return newCommand(configFlags, streams, spec, NewProbeFlags())
 }
 

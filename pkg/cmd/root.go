@@ -26,7 +26,7 @@ import (
 // request and response bodies, and TokenRequest and Secret bodies hold tokens.
 const maxVerbosity = 7
 
-var rootLong = longDesc(`
+var rootLong = `
 	Find a service account's token, check what the API server answers to it,
 	show what it may really do, and check that against what it should do.
 
@@ -40,7 +40,7 @@ var rootLong = longDesc(`
 	Exit codes: 0 success; 1 error; 2 usage error; 3 token not accepted (401);
 	4 forbidden (403); 5 other HTTP error; 6 TLS verification failed;
 	7 server unreachable or timed out; 8 risky rights found (whoami
-	--fail-on-risk); 11 an expectation did not hold (check); 130 interrupted.`)
+	--fail-on-risk); 11 an expectation did not hold (check); 130 interrupted.`
 
 // Execute runs kubectl-access with args and returns the process exit code.
 // It is the only place errors are printed. SIGINT, SIGTERM and SIGHUP cancel
@@ -98,7 +98,6 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kubectl-access",
 		Short: "Service-account tokens, what the API server answers to them, and what they may do",
-		Long:  rootLong,
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl access",
 		},
@@ -112,6 +111,12 @@ func NewCmdAccess(streams genericiooptions.IOStreams) *cobra.Command {
 			return capVerbosity(cmd, streams)
 		},
 	}
+	setHelp(cmd, rootLong, "", nil)
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		renderHelp(c)
+		help(c, args)
+	})
 	// Help and the completion scripts go to the given streams.
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)

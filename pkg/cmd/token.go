@@ -21,7 +21,7 @@ import (
 )
 
 var (
-	tokenLong = longDesc(`
+	tokenLong = `
 		Print a service account's bearer token, for scripts.
 
 		SERVICEACCOUNT defaults to "default", in the namespace from -n or the
@@ -49,9 +49,12 @@ var (
 		The token is printed alone, with a trailing newline only on a terminal,
 		so TOKEN=$(kubectl access token) and kubectl access token > file are exact.
 
-		Exit codes:`) + "\n\n" + exitcode.Help(0, 1, 2, 6, 7, 130)
+		Exit codes:`
 
-	tokenExample = examples(`
+	// tokenExitCodes are the exit codes token's help lists after its text.
+	tokenExitCodes = []int{0, 1, 2, 6, 7, 130}
+
+	tokenExample = `
 		# Print the token of the default service account of the current namespace
 		kubectl access token
 
@@ -74,7 +77,7 @@ var (
 		kubectl access token --token-file - --claims < token
 
 		# Serve as a kubeconfig exec credential plugin
-		kubectl access token ci -n build -o exec-credential`)
+		kubectl access token ci -n build -o exec-credential`
 )
 
 // TokenRecord is what `kubectl access token -o json|yaml` prints.
@@ -92,7 +95,7 @@ type TokenRecord struct {
 
 // NewCmdToken returns the token command.
 func NewCmdToken(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	spec := commandSpec{use: "token [SERVICEACCOUNT]", short: "Print a service account's token, from its legacy Secret or the TokenRequest API", long: tokenLong, example: tokenExample, outputs: []cobra.Completion{"json", "yaml", "exec-credential"}, sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted}}
+	spec := commandSpec{use: "token [SERVICEACCOUNT]", short: "Print a service account's token, from its legacy Secret or the TokenRequest API", long: tokenLong, example: tokenExample, exitCodes: tokenExitCodes, outputs: []cobra.Completion{"json", "yaml", "exec-credential"}, sources: []credential.Source{credential.SourceAuto, credential.SourceSecret, credential.SourceRequest, credential.SourceMounted}}
 	return newCommand(configFlags, streams, spec, NewTokenFlags())
 }
 

@@ -10,21 +10,20 @@ import (
 	"github.com/kubectl-access/kubectl-access/pkg/version"
 )
 
-var versionExample = examples(`
+var versionExample = `
 	# Print the plugin's version
 	kubectl access version
 
 	# Print version, commit and build date as JSON
-	kubectl access version -o json`)
+	kubectl access version -o json`
 
 // NewCmdVersion returns the version command. It never contacts a server.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version of kubectl access",
-		Example: versionExample,
-		Args:    noArgs,
+		Use:   "version",
+		Short: "Print the version of kubectl access",
+		Args:  noArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if err := validateOutput(output, "json", "yaml"); err != nil {
 				return err
@@ -36,6 +35,7 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 			})
 		},
 	}
+	setHelp(cmd, "", versionExample, nil)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format. One of: (json, yaml).")
 	return cmd
 }

@@ -30,7 +30,7 @@ import (
 )
 
 var (
-	whoamiLong = longDesc(fmt.Sprintf(`
+	whoamiLong = fmt.Sprintf(`
 		Show who a service account really is, and everything it may do, as the
 		API server itself reports it.
 
@@ -131,9 +131,12 @@ var (
 
 		Exit codes (when some namespaces fail, the rules of the others are
 		still printed and the code is that of the failure, the first of 7, 6,
-		3, 10, 4, 5, 1 present):`, helpRiskActionsPerNamespace, helpRiskActionsLimited, helpRiskActionsClusterScoped)) + "\n\n" + exitcode.Help()
+		3, 10, 4, 5, 1 present):`, helpRiskActionsPerNamespace, helpRiskActionsLimited, helpRiskActionsClusterScoped)
 
-	whoamiExample = examples(`
+	// whoamiExitCodes are the exit codes whoami's help lists after its text.
+	whoamiExitCodes = allExitCodes
+
+	whoamiExample = `
 		# Who is the default service account of the current namespace, and what may it do?
 		kubectl access whoami
 
@@ -174,7 +177,7 @@ var (
 		kubectl access whoami ci -n build --show-baseline
 
 		# Everything as JSON
-		kubectl access whoami ci -n build -o json`)
+		kubectl access whoami ci -n build -o json`
 )
 
 // The numbers of review.RiskActionCounts that whoami's help quotes.
@@ -198,7 +201,7 @@ func severityNames() []string {
 
 // NewCmdWhoami returns the whoami command.
 func NewCmdWhoami(configFlags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	spec := commandSpec{use: "whoami [SERVICEACCOUNT]", short: "Show who a service account is and every rule it holds, with the risky ones marked", long: whoamiLong, example: whoamiExample,
+	spec := commandSpec{use: "whoami [SERVICEACCOUNT]", short: "Show who a service account is and every rule it holds, with the risky ones marked", long: whoamiLong, example: whoamiExample, exitCodes: whoamiExitCodes,
 		outputs: []cobra.Completion{"json", "yaml", "wide"}}
 	cmd := newCommand(configFlags, streams, spec, NewWhoamiFlags())
 	_ = cmd.RegisterFlagCompletionFunc("namespaces", completeNamespaces(configFlags))
