@@ -281,7 +281,8 @@ func bench(ctx context.Context, o *options) error {
 			return err
 		}
 	}
-	if o.only["token"] || o.only["probe"] || o.only["whoami"] || o.only["kubeconfig"] {
+	// whoami -A (namespaces) and audit have their floors there too.
+	if o.only["token"] || o.only["probe"] || o.only["whoami"] || o.only["kubeconfig"] || o.only["namespaces"] || o.only["audit"] {
 		if o.jobFloor, err = buildFloor(ctx, work, "job-floor", "./test/bench/floor/jobs"); err != nil {
 			return err
 		}
