@@ -329,8 +329,32 @@ func (e *Explainer) Grants(ns string, a Access) []Grant {
 		}
 		out = append(out, g)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	sortGrants(out)
 	return out
+}
+
+// sortGrants sorts grants by their String, each computed once: a sort that
+// wrote the strings at every comparison spent more on them than whoami -A
+// spent explaining.
+func sortGrants(grants []Grant) {
+	keys := make([]string, len(grants))
+	for i := range grants {
+		keys[i] = grants[i].key()
+	}
+	sort.Sort(grantsByKey{grants, keys})
+}
+
+// grantsByKey sorts grants by keys, their Strings.
+type grantsByKey struct {
+	grants []Grant
+	keys   []string
+}
+
+func (s grantsByKey) Len() int           { return len(s.grants) }
+func (s grantsByKey) Less(i, j int) bool { return s.keys[i] < s.keys[j] }
+func (s grantsByKey) Swap(i, j int) {
+	s.grants[i], s.grants[j] = s.grants[j], s.grants[i]
+	s.keys[i], s.keys[j] = s.keys[j], s.keys[i]
 }
 
 func anyCovers(rules []rbacv1.PolicyRule, a Access) bool {
@@ -347,8 +371,14 @@ func anyCovers(rules []rbacv1.PolicyRule, a Access) bool {
 // are held through. No access explains nothing: the baseline of an empty
 // set is NotBaseline.
 func (e *Explainer) Explain(ns string, accesses []Access) Explanation {
+	return e.cached(ns, accesses).clone()
+}
+
+// cached is Explain without the copy: the explanation kept, which the
+// caller must not change.
+func (e *Explainer) cached(ns string, accesses []Access) Explanation {
 	key := accessesKey(accesses)
-	if e.boundIn(ns) {
+	if e.boundFor(ns, accesses) {
 		key = ns + "\x02" + key
 	}
 	e.mu.Lock()
@@ -360,31 +390,45 @@ func (e *Explainer) Explain(ns string, accesses []Access) Explanation {
 		e.explained[key] = x
 		e.mu.Unlock()
 	}
-	return x.clone()
+	return x
 }
 
 // ExplainAll is the Merge of the explanations of accesses in each of
 // namespaces: what grants a right that holds in all of them. The
-// namespaces where no RoleBinding names the subject all explain alike, and
-// a merge is the same with a part once or many times, so they are
-// explained once.
+// namespaces where no RoleBinding of the subject grants one of the
+// accesses all explain alike, and a merge is the same with a part once or
+// many times, so they are explained once.
 func (e *Explainer) ExplainAll(namespaces []string, accesses []Access) Explanation {
 	parts := make([]Explanation, 0, len(namespaces))
 	unbound := false
 	for _, ns := range namespaces {
-		if !e.boundIn(ns) {
+		if !e.boundFor(ns, accesses) {
 			if unbound {
 				continue
 			}
 			unbound = true
 		}
-		parts = append(parts, e.Explain(ns, accesses))
+		parts = append(parts, e.cached(ns, accesses))
 	}
 	return Merge(parts...)
 }
 
-// boundIn reports whether a RoleBinding in ns names the subject.
-func (e *Explainer) boundIn(ns string) bool { return len(e.in[ns]) > 0 }
+// boundFor reports whether a RoleBinding in ns that names the subject
+// grants one of accesses. Where none does, only ClusterRoleBindings grant
+// them (Grants takes a binding only when its rules cover the access), so
+// they are explained as in a namespace with no RoleBinding of the subject:
+// whoami -A's baseline rows, which RoleBindings rarely grant, are explained
+// once, not once per namespace the subject is bound in.
+func (e *Explainer) boundFor(ns string, accesses []Access) bool {
+	for _, i := range e.in[ns] {
+		for _, a := range accesses {
+			if anyCovers(e.bound[i].rules, a) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // accessesKey identifies a list of accesses: each field is written after
 // its length, so that no two lists write the same key whatever their
@@ -454,13 +498,17 @@ func Merge(parts ...Explanation) Explanation {
 // unique sorts grants and joins those of one binding, role and subject,
 // with the ClusterRoles each took the right from.
 func unique(grants []Grant) []Grant {
-	byKey := map[string]int{}
+	type id struct {
+		binding, role                       Ref
+		subjectKind, subjectNS, subjectName string
+	}
+	byID := make(map[id]int, len(grants))
 	var out []Grant
 	for _, g := range grants {
-		k := g.Binding.String() + "\x00" + g.Role.String() + "\x00" + g.Subject.Kind + "\x00" + g.Subject.Namespace + "\x00" + g.Subject.Name
-		i, ok := byKey[k]
+		k := id{g.Binding, g.Role, g.Subject.Kind, g.Subject.Namespace, g.Subject.Name}
+		i, ok := byID[k]
 		if !ok {
-			byKey[k] = len(out)
+			byID[k] = len(out)
 			g.AggregatedFrom = slices.Clone(g.AggregatedFrom)
 			out = append(out, g)
 			continue
@@ -471,7 +519,7 @@ func unique(grants []Grant) []Grant {
 		sort.Strings(out[i].AggregatedFrom)
 		out[i].AggregatedFrom = slices.Compact(out[i].AggregatedFrom)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	sortGrants(out)
 	return out
 }
 

@@ -558,3 +558,41 @@ func TestAccessesKeyTellsListsApart(t *testing.T) {
 		t.Error("equal lists have different keys")
 	}
 }
+
+// TestExplainSharesNamespacesWhoseRoleBindingsGrantOtherRights: a
+// namespace where a RoleBinding names the subject but grants none of the
+// accesses explains them as a namespace with no RoleBinding does, and
+// shares its explanation; one whose RoleBinding grants them does not.
+func TestExplainSharesNamespacesWhoseRoleBindingsGrantOtherRights(t *testing.T) {
+	ci := ServiceAccount("build", "ci")
+	objs := &Objects{
+		ClusterRoles: []rbacv1.ClusterRole{
+			clusterRole("view", rule("", "pods", "get")),
+			clusterRole("secrets", rule("", "secrets", "get")),
+		},
+		ClusterRoleBindings: []rbacv1.ClusterRoleBinding{crb("everywhere", toClusterRole("view"), sa("build", "ci"))},
+		RoleBindings:        []rbacv1.RoleBinding{rb("other", "secrets", toClusterRole("secrets"), sa("build", "ci"))},
+	}
+	pods := []Access{{Verb: "get", Resource: "pods"}}
+	secrets := []Access{{Verb: "get", Resource: "secrets"}}
+	e := NewExplainer(objs, ci)
+	want := s("ClusterRoleBinding everywhere → ClusterRole view")
+	for _, ns := range []string{"other", "plain"} {
+		if diff := cmp.Diff(want, e.Explain(ns, pods).Strings()); diff != "" {
+			t.Errorf("pods in %s (-want +got):\n%s", ns, diff)
+		}
+	}
+	if n := len(e.explained); n != 1 {
+		t.Errorf("pods in a namespace whose RoleBinding grants only secrets took %d explanations, want 1 shared", n)
+	}
+	if diff := cmp.Diff(s("RoleBinding other/secrets → ClusterRole secrets"), e.Explain("other", secrets).Strings()); diff != "" {
+		t.Errorf("secrets in other (-want +got):\n%s", diff)
+	}
+	if got := e.Explain("plain", secrets); !got.Elsewhere || len(got.Grants) != 0 {
+		t.Errorf("secrets in plain = %+v, want granted by no RBAC object read", got)
+	}
+	all := e.ExplainAll([]string{"plain", "other"}, secrets)
+	if diff := cmp.Diff(s("RoleBinding other/secrets → ClusterRole secrets", ElsewhereLabel), all.Strings()); diff != "" {
+		t.Errorf("secrets in plain and other (-want +got):\n%s", diff)
+	}
+}
