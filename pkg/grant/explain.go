@@ -371,14 +371,14 @@ func anyCovers(rules []rbacv1.PolicyRule, a Access) bool {
 // are held through. No access explains nothing: the baseline of an empty
 // set is NotBaseline.
 func (e *Explainer) Explain(ns string, accesses []Access) Explanation {
-	return e.cached(ns, accesses).clone()
+	return e.cached(ns, accesses, e.boundFor(ns, accesses)).clone()
 }
 
 // cached is Explain without the copy: the explanation kept, which the
-// caller must not change.
-func (e *Explainer) cached(ns string, accesses []Access) Explanation {
+// caller must not change. bound is boundFor(ns, accesses).
+func (e *Explainer) cached(ns string, accesses []Access, bound bool) Explanation {
 	key := accessesKey(accesses)
-	if e.boundFor(ns, accesses) {
+	if bound {
 		key = ns + "\x02" + key
 	}
 	e.mu.Lock()
@@ -402,13 +402,14 @@ func (e *Explainer) ExplainAll(namespaces []string, accesses []Access) Explanati
 	parts := make([]Explanation, 0, len(namespaces))
 	unbound := false
 	for _, ns := range namespaces {
-		if !e.boundFor(ns, accesses) {
+		bound := e.boundFor(ns, accesses)
+		if !bound {
 			if unbound {
 				continue
 			}
 			unbound = true
 		}
-		parts = append(parts, e.cached(ns, accesses))
+		parts = append(parts, e.cached(ns, accesses, bound))
 	}
 	return Merge(parts...)
 }
