@@ -308,7 +308,7 @@ func TestRowRisks(t *testing.T) {
 func TestVerifyUnitsOfOneNamespace(t *testing.T) {
 	awsAuth := risk.Action{Verb: "update", Resource: "configmaps", Name: "aws-auth", Namespace: "kube-system"}
 	got := verifyUnits([]string{"a", "kube-system"}, []risk.Action{awsAuth})
-	if diff := cmp.Diff([]verifyUnit{{"kube-system", awsAuth}}, got, cmp.AllowUnexported(verifyUnit{})); diff != "" {
+	if diff := cmp.Diff([]Verification{{Namespace: "kube-system", Action: awsAuth}}, got); diff != "" {
 		t.Errorf("verifyUnits (-want +got):\n%s", diff)
 	}
 	if got := verifyUnits([]string{"a"}, []risk.Action{awsAuth}); len(got) != 0 {

@@ -50,12 +50,6 @@ type Verifier struct {
 	Timeout time.Duration
 }
 
-// verifyUnit is one review to send.
-type verifyUnit struct {
-	namespace string
-	action    risk.Action
-}
-
 // Verify asks whether the subject may perform each action in each
 // namespace ("" asks across every namespace at once), and a cluster-scoped
 // action once, cluster-wide; with no namespaces only cluster-scoped actions
@@ -84,50 +78,59 @@ type Question struct {
 // with Verify's concurrency and stop rules. The caller asks each question
 // once.
 func (v *Verifier) Ask(ctx context.Context, questions []Question) ([]Verification, error) {
-	units := make([]verifyUnit, len(questions))
+	results := make([]Verification, len(questions))
 	for i, q := range questions {
-		units[i] = verifyUnit{namespace: q.Namespace, action: q.Action}
+		results[i] = Verification{Namespace: q.Namespace, Action: q.Action}
 	}
-	return v.verify(ctx, units)
+	return v.verify(ctx, results)
 }
 
-func (v *Verifier) verify(ctx context.Context, units []verifyUnit) ([]Verification, error) {
-	results := make([]Verification, len(units))
-	errs, err := fanOut(ctx, v.Concurrency, len(units), func(run context.Context, i int) error {
-		results[i] = v.verifyOne(run, units[i])
+// verify sends the review of each of results, whose Namespace and Action
+// say what to ask, and records the answer in place: with -A there are tens
+// of thousands, and a second list of the questions would double what the
+// run holds.
+func (v *Verifier) verify(ctx context.Context, results []Verification) ([]Verification, error) {
+	errs, err := fanOut(ctx, v.Concurrency, len(results), func(run context.Context, i int) error {
+		v.verifyOne(run, &results[i])
 		return results[i].Err
-	}, func(i int, err error) error { return verifyStopCause(units[i], err) })
-	for i, u := range units {
-		if errs[i] != nil {
-			results[i] = Verification{Namespace: u.namespace, Action: u.action, Err: errs[i]}
+	}, func(i int, err error) error { return verifyStopCause(results[i], err) })
+	for i, e := range errs {
+		if e != nil {
+			results[i] = Verification{Namespace: results[i].Namespace, Action: results[i].Action, Err: e}
 		}
-		results[i].Namespace, results[i].Action = u.namespace, u.action
 	}
 	return results, err
 }
 
-// verifyUnits lists the reviews to send, in result order, each once: a
-// pair comes twice only from an action or a namespace given twice, so each
-// list is made unique first, and no set of every pair (tens of thousands
-// with -A) is kept.
-func verifyUnits(namespaces []string, actions []risk.Action) []verifyUnit {
+// verifyUnits lists the reviews to send, as results with only Namespace and
+// Action set, in result order, each once: a pair comes twice only from an
+// action or a namespace given twice, so each list is made unique first, and
+// no set of every pair (tens of thousands with -A) is kept.
+func verifyUnits(namespaces []string, actions []risk.Action) []Verification {
 	namespaces = uniqueInOrder(namespaces)
 	actions = uniqueInOrder(actions)
-	var units []verifyUnit
-	if n := len(actions) * max(len(namespaces), 1); n > 0 {
-		units = make([]verifyUnit, 0, n)
-	}
-	for _, a := range actions {
-		if a.ClusterScoped() {
-			units = append(units, verifyUnit{action: a})
-			continue
-		}
-		for _, ns := range namespaces {
-			if a.AppliesIn(ns) {
-				units = append(units, verifyUnit{namespace: ns, action: a})
+	each := func(add func(Verification)) {
+		for _, a := range actions {
+			if a.ClusterScoped() {
+				add(Verification{Action: a})
+				continue
+			}
+			for _, ns := range namespaces {
+				if a.AppliesIn(ns) {
+					add(Verification{Namespace: ns, Action: a})
+				}
 			}
 		}
 	}
+	// Counted first: one allocation of exactly the length, as the list is
+	// most of what a run with -A --verify holds.
+	n := 0
+	each(func(Verification) { n++ })
+	if n == 0 {
+		return nil
+	}
+	units := make([]Verification, 0, n)
+	each(func(u Verification) { units = append(units, u) })
 	return units
 }
 
@@ -144,33 +147,32 @@ func uniqueInOrder[T comparable](items []T) []T {
 	return out
 }
 
-// verifyOne sends one SelfSubjectAccessReview.
-func (v *Verifier) verifyOne(ctx context.Context, u verifyUnit) Verification {
-	res := Verification{Namespace: u.namespace, Action: u.action}
+// verifyOne sends the SelfSubjectAccessReview res asks and records its
+// answer in res.
+func (v *Verifier) verifyOne(ctx context.Context, res *Verification) {
 	if v.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, v.Timeout)
 		defer cancel()
 	}
 	review, err := v.Client.SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
-		Spec: u.action.AccessReviewSpec(u.namespace),
+		Spec: res.Action.AccessReviewSpec(res.Namespace),
 	}, metav1.CreateOptions{})
 	if err != nil {
 		res.Err = classify(ctx, err, v.Timeout)
-		return res
+		return
 	}
 	res.Allowed = review.Status.Allowed
 	res.Denied = review.Status.Denied
 	res.Reason = review.Status.Reason
 	res.EvaluationError = review.Status.EvaluationError
-	return res
 }
 
 // verifyStopCause describes a run stopped by the review of u.
-func verifyStopCause(u verifyUnit, err error) error {
+func verifyStopCause(u Verification, err error) error {
 	where := ""
-	if u.namespace != "" {
-		where = fmt.Sprintf(" in namespace %q", u.namespace)
+	if u.Namespace != "" {
+		where = fmt.Sprintf(" in namespace %q", u.Namespace)
 	}
-	return fmt.Errorf("the review of %q%s failed: %w", u.action.String(), where, err)
+	return fmt.Errorf("the review of %q%s failed: %w", u.Action.String(), where, err)
 }

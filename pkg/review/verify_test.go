@@ -115,22 +115,22 @@ func TestVerifyUnits(t *testing.T) {
 		name       string
 		namespaces []string
 		actions    []risk.Action
-		want       []verifyUnit
+		want       []Verification
 	}{
 		{"nothing", nil, nil, nil},
 		{"action by action, namespaces in order", []string{"b", "a"}, []risk.Action{secrets, exec},
-			[]verifyUnit{{"b", secrets}, {"a", secrets}, {"b", exec}, {"a", exec}}},
+			[]Verification{{Namespace: "b", Action: secrets}, {Namespace: "a", Action: secrets}, {Namespace: "b", Action: exec}, {Namespace: "a", Action: exec}}},
 		{"cluster-scoped once, where it comes", []string{"a", "b"}, []risk.Action{exec, nodes, secrets},
-			[]verifyUnit{{"a", exec}, {"b", exec}, {"", nodes}, {"a", secrets}, {"b", secrets}}},
-		{"no namespaces: cluster-scoped only", nil, []risk.Action{exec, nodes}, []verifyUnit{{"", nodes}}},
-		{"every namespace at once", []string{""}, []risk.Action{exec}, []verifyUnit{{"", exec}}},
+			[]Verification{{Namespace: "a", Action: exec}, {Namespace: "b", Action: exec}, {Action: nodes}, {Namespace: "a", Action: secrets}, {Namespace: "b", Action: secrets}}},
+		{"no namespaces: cluster-scoped only", nil, []risk.Action{exec, nodes}, []Verification{{Action: nodes}}},
+		{"every namespace at once", []string{""}, []risk.Action{exec}, []Verification{{Action: exec}}},
 		{"each pair once", []string{"a", "a", ""}, []risk.Action{nodes, exec, nodes, exec},
-			[]verifyUnit{{"", nodes}, {"a", exec}, {"", exec}}},
+			[]Verification{{Action: nodes}, {Namespace: "a", Action: exec}, {Action: exec}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := verifyUnits(tc.namespaces, tc.actions)
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(verifyUnit{})); diff != "" {
+			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("verifyUnits (-want +got):\n%s", diff)
 			}
 		})
@@ -230,11 +230,11 @@ func TestVerifyStopsOnFailuresEveryReviewWouldRepeat(t *testing.T) {
 func TestVerifyStopErrorNamesTheReview(t *testing.T) {
 	cause := errors.New("boom")
 	cases := []struct {
-		unit verifyUnit
+		unit Verification
 		want string
 	}{
-		{verifyUnit{"w", risk.Action{Verb: "create", Resource: "pods", Subresource: "exec"}}, `the review of "create pods/exec" in namespace "w" failed: boom`},
-		{verifyUnit{"", risk.Action{Verb: "get", NonResourceURL: "/metrics"}}, `the review of "get /metrics" failed: boom`},
+		{Verification{Namespace: "w", Action: risk.Action{Verb: "create", Resource: "pods", Subresource: "exec"}}, `the review of "create pods/exec" in namespace "w" failed: boom`},
+		{Verification{Action: risk.Action{Verb: "get", NonResourceURL: "/metrics"}}, `the review of "get /metrics" failed: boom`},
 	}
 	for _, tc := range cases {
 		err := verifyStopCause(tc.unit, cause)
