@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -69,6 +71,53 @@ type Reviewer struct {
 	// Timeout bounds each review, its retries of 429 answers included;
 	// 0 means no bound besides the context's.
 	Timeout time.Duration
+
+	// shared holds the distinct rule lists of the run.
+	shared sharedRules
+}
+
+// sharedRules hands out one copy of each distinct rule list: with -A most
+// namespaces list the same rules (those of ClusterRoleBindings alone), and
+// holding hundreds of copies would be most of what the run holds. The lists
+// are read, never changed.
+type sharedRules struct {
+	mu          sync.Mutex
+	resource    [][]authorizationv1.ResourceRule
+	nonResource [][]authorizationv1.NonResourceRule
+}
+
+// maxSharedRules bounds the lists sharedRules compares a new one with; a
+// run whose namespaces all list other rules keeps its copies.
+const maxSharedRules = 32
+
+// share returns the list equal to rules that an earlier namespace listed,
+// or rules, which later namespaces then share.
+func share[R any](mu *sync.Mutex, seen *[][]R, rules []R, equal func(a, b R) bool) []R {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range *seen {
+		if slices.EqualFunc(s, rules, equal) {
+			return s
+		}
+	}
+	if len(*seen) < maxSharedRules {
+		*seen = append(*seen, rules)
+	}
+	return rules
+}
+
+// sameStrings is slices.Equal that tells nil from empty, as JSON does.
+func sameStrings(a, b []string) bool {
+	return (a == nil) == (b == nil) && slices.Equal(a, b)
+}
+
+func sameResourceRule(a, b authorizationv1.ResourceRule) bool {
+	return sameStrings(a.Verbs, b.Verbs) && sameStrings(a.APIGroups, b.APIGroups) &&
+		sameStrings(a.Resources, b.Resources) && sameStrings(a.ResourceNames, b.ResourceNames)
+}
+
+func sameNonResourceRule(a, b authorizationv1.NonResourceRule) bool {
+	return sameStrings(a.Verbs, b.Verbs) && sameStrings(a.NonResourceURLs, b.NonResourceURLs)
 }
 
 // Review reviews every namespace and returns one result per namespace, in
@@ -150,8 +199,8 @@ func (r *Reviewer) reviewOne(ctx context.Context, ns string) NamespaceResult {
 		res.Err = classify(ctx, err, r.Timeout)
 		return res
 	}
-	res.ResourceRules = sortedResourceRules(review.Status.ResourceRules)
-	res.NonResourceRules = sortedNonResourceRules(review.Status.NonResourceRules)
+	res.ResourceRules = share(&r.shared.mu, &r.shared.resource, sortedResourceRules(review.Status.ResourceRules), sameResourceRule)
+	res.NonResourceRules = share(&r.shared.mu, &r.shared.nonResource, sortedNonResourceRules(review.Status.NonResourceRules), sameNonResourceRule)
 	res.Incomplete = review.Status.Incomplete
 	res.EvaluationError = review.Status.EvaluationError
 	return res

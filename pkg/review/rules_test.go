@@ -426,3 +426,58 @@ func TestReviewSortsRules(t *testing.T) {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
 }
+
+func TestReviewSharesEqualRuleLists(t *testing.T) {
+	pods := authorizationv1.ResourceRule{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}
+	version := authorizationv1.NonResourceRule{Verbs: []string{"get"}, NonResourceURLs: []string{"/version"}}
+	rulesOf := func(ns string) []authorizationv1.ResourceRule {
+		if ns == "c" {
+			return []authorizationv1.ResourceRule{nsRule(ns), pods} // sorted
+		}
+		return []authorizationv1.ResourceRule{pods}
+	}
+	f := newFakeServer(t, func(w http.ResponseWriter, _ *http.Request, ns string, _ int) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(&authorizationv1.SelfSubjectRulesReview{
+			Status: authorizationv1.SubjectRulesReviewStatus{ResourceRules: rulesOf(ns), NonResourceRules: []authorizationv1.NonResourceRule{version}},
+		})
+	})
+	results, err := f.reviewer(t, 3, 0).Review(context.Background(), []string{"a", "b", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if diff := cmp.Diff(rulesOf(r.Namespace), r.ResourceRules); diff != "" {
+			t.Errorf("namespace %s: resource rules (-want +got):\n%s", r.Namespace, diff)
+		}
+		if diff := cmp.Diff([]authorizationv1.NonResourceRule{version}, r.NonResourceRules); diff != "" {
+			t.Errorf("namespace %s: non-resource rules (-want +got):\n%s", r.Namespace, diff)
+		}
+	}
+	a, b, c := results[0], results[1], results[2]
+	if &a.ResourceRules[0] != &b.ResourceRules[0] {
+		t.Error("namespaces a and b list the same resource rules, but each holds its own copy")
+	}
+	if &a.NonResourceRules[0] != &b.NonResourceRules[0] || &a.NonResourceRules[0] != &c.NonResourceRules[0] {
+		t.Error("every namespace lists the same non-resource rules, but not one copy of them")
+	}
+}
+
+func TestSameStringsTellsNilFromEmpty(t *testing.T) {
+	for _, tc := range []struct {
+		a, b []string
+		want bool
+	}{
+		{nil, nil, true},
+		{[]string{}, []string{}, true},
+		{nil, []string{}, false},
+		{[]string{"get"}, []string{"get"}, true},
+		{[]string{"get"}, []string{"list"}, false},
+		{[]string{"get"}, []string{"get", "list"}, false},
+	} {
+		if got := sameStrings(tc.a, tc.b); got != tc.want {
+			t.Errorf("sameStrings(%#v, %#v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
