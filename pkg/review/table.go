@@ -73,15 +73,16 @@ type atom struct {
 // namespaces share a row, and so do resource names with the same verbs and
 // namespaces. Namespaces that failed are left out.
 func Compact(results []NamespaceResult) Table {
-	where := map[atom]map[string]bool{}
-	add := func(a atom, ns string) {
-		if where[a] == nil {
-			where[a] = map[string]bool{}
+	// Where each atom holds, as indexes into results in increasing order:
+	// with -A, hundreds of namespaces for each of a hundred atoms.
+	where := map[atom][]int{}
+	add := func(a atom, i int) {
+		if in := where[a]; len(in) == 0 || in[len(in)-1] != i {
+			where[a] = append(in, i)
 		}
-		where[a][ns] = true
 	}
 	var t Table
-	for _, res := range results {
+	for i, res := range results {
 		if res.Err != nil {
 			continue
 		}
@@ -95,7 +96,7 @@ func Compact(results []NamespaceResult) Table {
 				for _, r := range rule.Resources {
 					for _, n := range names {
 						for _, v := range rule.Verbs {
-							add(atom{group: g, resource: r, name: n, verb: v}, res.Namespace)
+							add(atom{group: g, resource: r, name: n, verb: v}, i)
 						}
 					}
 				}
@@ -104,7 +105,7 @@ func Compact(results []NamespaceResult) Table {
 		for _, rule := range res.NonResourceRules {
 			for _, u := range rule.NonResourceURLs {
 				for _, v := range rule.Verbs {
-					add(atom{url: u, verb: v}, res.Namespace)
+					add(atom{url: u, verb: v}, i)
 				}
 			}
 		}
@@ -116,8 +117,13 @@ func Compact(results []NamespaceResult) Table {
 		group, resource, name, url, namespaces string
 	}
 	verbs := map[nameKey][]string{}
-	for a, nss := range where {
-		k := nameKey{a.group, a.resource, a.name, a.url, strings.Join(sortedKeys(nss), ",")}
+	for a, in := range where {
+		nss := make([]string, len(in))
+		for j, i := range in {
+			nss[j] = results[i].Namespace
+		}
+		slices.Sort(nss)
+		k := nameKey{a.group, a.resource, a.name, a.url, strings.Join(slices.Compact(nss), ",")}
 		verbs[k] = append(verbs[k], a.verb)
 	}
 	// Resource names with the same verbs and namespaces.
@@ -381,13 +387,4 @@ func rowRisks(t Table, exceptions risk.Exceptions) [][]rowRisk {
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
