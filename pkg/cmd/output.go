@@ -74,7 +74,8 @@ type options interface {
 }
 
 // runE is the RunE of every command: parse the flags into options, validate
-// them, run, and say once on stderr when the server throttled the run.
+// them, catch interrupts from then on, run, and say once on stderr when the
+// server throttled the run.
 func runE[O options](toOptions func(cmd *cobra.Command, args []string) (O, error)) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		o, err := toOptions(cmd, args)
@@ -84,6 +85,7 @@ func runE[O options](toOptions func(cmd *cobra.Command, args []string) (O, error
 		if err := o.Validate(); err != nil {
 			return err
 		}
+		catchInterrupts(cmd.Context())
 		err = o.Run(cmd.Context())
 		o.identityOptions().reportThrottling()
 		return err

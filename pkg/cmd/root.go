@@ -43,40 +43,19 @@ var rootLong = `
 	--fail-on-risk); 11 an expectation did not hold (check); 130 interrupted.`
 
 // Execute runs kubectl-access with args and returns the process exit code.
-// It is the only place errors are printed. SIGINT, SIGTERM and SIGHUP cancel
-// the run's context, so every clean-up (a Secret created by --create-secret,
-// a temporary file) runs, and the code is 128 plus the signal's number.
+// It is the only place errors are printed. Once a command starts its work
+// (runE), SIGINT, SIGTERM and SIGHUP cancel the run's context, so every
+// clean-up (a Secret created by --create-secret, a temporary file) runs,
+// and the code is 128 plus the signal's number.
 func Execute(args []string, streams genericiooptions.IOStreams) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	// Stop waits until the runtime's signal loop, started by Notify, is
-	// receiving: in a run as short as version or a probe, that wait is
-	// most of a millisecond on the way to exit. The process exits when
-	// Execute returns, so the handlers are let go without holding it up.
-	defer func() { go signal.Stop(signals) }()
-	var (
-		mu     sync.Mutex
-		caught os.Signal
-	)
-	go func() {
-		select {
-		case sig := <-signals:
-			mu.Lock()
-			caught = sig
-			mu.Unlock()
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	in := &interrupts{cancel: cancel, done: ctx.Done()}
+	defer in.release()
 	root := NewCmdAccess(streams)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	mu.Lock()
-	sig := caught
-	mu.Unlock()
-	if sig != nil {
+	err := root.ExecuteContext(context.WithValue(ctx, interruptsKey{}, in))
+	if sig := in.caught(); sig != nil {
 		fmt.Fprintf(streams.ErrOut, "error: interrupted (%s)\n", sig)
 		return exitcode.Signal(sig)
 	}
@@ -90,6 +69,66 @@ func Execute(args []string, streams genericiooptions.IOStreams) int {
 	}
 	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	return code
+}
+
+// interrupts turns SIGINT, SIGTERM and SIGHUP into the cancellation of a
+// run, from the moment a command starts its work: version, help and
+// completion create nothing to clean up, and the handlers would cost them
+// two more threads (the runtime's signal loop and the watcher) on the way
+// to exit.
+type interrupts struct {
+	// cancel cancels the run; done is closed when the run ends.
+	cancel  context.CancelFunc
+	done    <-chan struct{}
+	once    sync.Once
+	signals chan os.Signal
+
+	mu  sync.Mutex
+	sig os.Signal
+}
+
+// interruptsKey is the context key of a run's *interrupts.
+type interruptsKey struct{}
+
+// catchInterrupts starts catching the signals of the run of ctx, once; a
+// context that Execute did not make has none to catch.
+func catchInterrupts(ctx context.Context) {
+	if in, ok := ctx.Value(interruptsKey{}).(*interrupts); ok {
+		in.once.Do(in.start)
+	}
+}
+
+func (in *interrupts) start() {
+	in.signals = make(chan os.Signal, 1)
+	signal.Notify(in.signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		select {
+		case sig := <-in.signals:
+			in.mu.Lock()
+			in.sig = sig
+			in.mu.Unlock()
+			in.cancel()
+		case <-in.done:
+		}
+	}()
+}
+
+// caught returns the signal that interrupted the run, if one did.
+func (in *interrupts) caught() os.Signal {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.sig
+}
+
+// release lets the handlers go, if they were started. signal.Stop waits
+// until the runtime's signal loop is receiving: in a run as short as a
+// probe, that wait is most of a millisecond on the way to exit. The
+// process exits when Execute returns, so Stop runs without holding it up.
+func (in *interrupts) release() {
+	in.once.Do(func() {}) // no start after this
+	if in.signals != nil {
+		go signal.Stop(in.signals)
+	}
 }
 
 // NewCmdAccess returns the root command with every subcommand.
