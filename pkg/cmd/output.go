@@ -2,10 +2,12 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -50,6 +52,55 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 		return err
 	}
 	return validateOutput(output, "json", "yaml")
+}
+
+// printJSONWithList prints rec as printRecord does with -o json, where the
+// field name of rec holds list (set puts a list there), writing list element
+// by element: whoami -A --verify lists tens of thousands of verified
+// actions, and encoding the record at once held the document three times
+// over (146 MiB at 500 namespaces). The bytes are the same either way.
+func printJSONWithList[T any](out io.Writer, rec any, name string, list []T, set func([]T)) error {
+	const indent, elemPrefix = "    ", "        "
+	// The record with one zero element in the list shows where the list
+	// goes: the field is at depth 1, and a JSON string holds no newline,
+	// so the marker occurs once.
+	var zero T
+	set([]T{zero})
+	doc, err := json.MarshalIndent(rec, "", indent)
+	set(list)
+	if err != nil {
+		return err
+	}
+	elem, err := json.MarshalIndent(zero, elemPrefix, indent)
+	if err != nil {
+		return err
+	}
+	field := "\n" + indent + strconv.Quote(name) + ": [\n"
+	marker := []byte(field + elemPrefix + string(elem) + "\n" + indent + "]")
+	i := bytes.Index(doc, marker)
+	if len(list) == 0 || i < 0 {
+		return printRecord(genericiooptions.IOStreams{Out: out}, "json", rec, nil)
+	}
+	b := bufio.NewWriter(out)
+	b.Write(doc[:i])
+	b.WriteString(field)
+	for j, e := range list {
+		data, err := json.MarshalIndent(e, elemPrefix, indent)
+		if err != nil {
+			_ = b.Flush()
+			return err
+		}
+		b.WriteString(elemPrefix)
+		b.Write(data)
+		if j < len(list)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString(indent + "]")
+	b.Write(doc[i+len(marker):])
+	b.WriteByte('\n')
+	return b.Flush()
 }
 
 // printBuffered has print write to a buffer in front of out, and flushes it

@@ -467,7 +467,13 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 		case note != "":
 			rec.RBACNote = note
 		}
-		if err := printRecord(o.IOStreams, output, rec, nil); err != nil {
+		var err error
+		if output == "json" {
+			err = printJSONWithList(o.Out, &rec, "verifiedActions", rec.VerifiedActions, func(l []review.VerifiedAction) { rec.VerifiedActions = l })
+		} else {
+			err = printRecord(o.IOStreams, output, rec, nil)
+		}
+		if err != nil {
 			return err
 		}
 	}
