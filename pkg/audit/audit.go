@@ -295,7 +295,7 @@ func (a *Auditor) auditAccount(ctx context.Context, p Plan) Result {
 	if (res.Incomplete || a.Verify) && len(reviewed) > 0 {
 		verifier := &review.Verifier{Client: client, Concurrency: a.ReviewConcurrency, Timeout: a.Timeout}
 		verifications, err := verifier.Verify(ctx, reviewed, review.RiskActions())
-		a.requests.Add(int64(len(verifications)))
+		a.requests.Add(int64(verifications.Len()))
 		if err != nil {
 			res.Err = err
 			return res

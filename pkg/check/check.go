@@ -289,7 +289,7 @@ func (c *Checker) ask(ctx context.Context, subject string, exps []Expectation) (
 		return nil, err
 	}
 	for i, e := range exps {
-		results[i] = judge(e, answers[index[review.Question{Namespace: e.Namespace, Action: e.Action}]])
+		results[i] = judge(e, answers.At(index[review.Question{Namespace: e.Namespace, Action: e.Action}]))
 	}
 	return results, nil
 }

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,12 +57,13 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 }
 
 // printJSONWithList prints rec as printRecord does with -o json, where the
-// field name of rec holds list (set puts a list there), writing list element
-// by element: whoami -A --verify lists tens of thousands of verified
-// actions, and encoding the record at once held the document three times
-// over (133 MiB at 500 namespaces). The bytes are the same either way.
-func printJSONWithList[T any](out io.Writer, rec any, name string, list []T, set func([]T)) error {
-	if len(list) == 0 {
+// field name of rec holds the n elements of list (set puts a list there),
+// writing them one by one as list makes them: whoami -A --verify lists
+// tens of thousands of verified actions, and encoding the record at once
+// held the document three times over (133 MiB at 500 namespaces). The
+// bytes are the same either way.
+func printJSONWithList[T any](out io.Writer, rec any, name string, n int, list iter.Seq[T], set func([]T)) error {
+	if n == 0 {
 		return printRecord(genericiooptions.IOStreams{Out: out}, "json", rec, nil)
 	}
 	const indent, elemPrefix = "    ", "        "
@@ -70,7 +73,7 @@ func printJSONWithList[T any](out io.Writer, rec any, name string, list []T, set
 	var zero T
 	set([]T{zero})
 	doc, err := json.MarshalIndent(rec, "", indent)
-	set(list)
+	set(nil)
 	if err != nil {
 		return err
 	}
@@ -82,25 +85,32 @@ func printJSONWithList[T any](out io.Writer, rec any, name string, list []T, set
 	marker := []byte(field + elemPrefix + string(elem) + "\n" + indent + "]")
 	i := bytes.Index(doc, marker)
 	if i < 0 {
+		set(slices.Collect(list))
+		defer set(nil)
 		return printRecord(genericiooptions.IOStreams{Out: out}, "json", rec, nil)
 	}
 	b := bufio.NewWriter(out)
 	b.Write(doc[:i])
 	b.WriteString(field)
-	for j, e := range list {
+	j := 0
+	for e := range list {
 		data, err := json.MarshalIndent(e, elemPrefix, indent)
 		if err != nil {
 			_ = b.Flush()
 			return err
 		}
+		if j > 0 {
+			b.WriteString(",\n")
+		}
 		b.WriteString(elemPrefix)
 		b.Write(data)
-		if j < len(list)-1 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('\n')
+		j++
 	}
-	b.WriteString(indent + "]")
+	if j != n {
+		_ = b.Flush()
+		return fmt.Errorf("internal error: %d elements of %q written, %d expected", j, name, n)
+	}
+	b.WriteString("\n" + indent + "]")
 	b.Write(doc[i+len(marker):])
 	b.WriteByte('\n')
 	return b.Flush()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -420,12 +421,23 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	}
 	incomplete := o.warnIncomplete(results)
 	risks := review.Risks(results)
-	verified, err := o.verifyActions(ctx, client, id, results, incomplete)
+	answers, err := o.verifyActions(ctx, client, id, results, incomplete)
 	if err != nil {
 		return err
 	}
 	exceptions := o.exceptions.For(identity.User.Username)
-	review.Accept(risks, verified, exceptions)
+	review.Accept(risks, nil, exceptions)
+	// With -A --verify there is a verified action for each of tens of
+	// thousands of answers, and most are worth neither a row nor a verdict:
+	// only the notable ones are kept, and -o json writes the others as
+	// they are made.
+	var notable []review.VerifiedAction
+	for v := range review.EachVerified(results, answers, o.actions) {
+		if v.Notable() {
+			v.Accept(exceptions)
+			notable = append(notable, v)
+		}
+	}
 	view := review.View{ShowBaseline: o.showBaseline, Explain: o.explain || o.output == "wide", Incomplete: incomplete, Exceptions: exceptions}
 	table := review.Compact(results)
 	explainer, note, err := rbac.explainer(identity, table.Reviewed)
@@ -433,7 +445,7 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if explainer != nil && view.Explain {
-		review.ExplainVerified(verified, explainer)
+		review.ExplainVerified(notable, explainer)
 	}
 	if note != "" {
 		fmt.Fprintf(o.ErrOut, "Note: %s\n", note)
@@ -452,14 +464,22 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 			if err := review.PrintWhoami(out, identity, table, view); err != nil {
 				return err
 			}
-			return review.PrintVerified(out, verified)
+			return review.PrintVerified(out, notable)
 		}); err != nil {
 			return err
 		}
 	} else {
 		rec := review.NewRecord(identity, results, risks)
-		if len(verified) > 0 {
-			rec.VerifiedActions = verified
+		verified := func(yield func(review.VerifiedAction) bool) {
+			for v := range review.EachVerified(results, answers, o.actions) {
+				v.Accept(exceptions)
+				if explainer != nil && view.Explain {
+					v.Explain(explainer)
+				}
+				if !yield(v) {
+					return
+				}
+			}
 		}
 		switch {
 		case explainer != nil:
@@ -468,9 +488,13 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 			rec.RBACNote = note
 		}
 		var err error
-		if output == "json" {
-			err = printJSONWithList(o.Out, &rec, "verifiedActions", rec.VerifiedActions, func(l []review.VerifiedAction) { rec.VerifiedActions = l })
-		} else {
+		switch {
+		case output == "json":
+			err = printJSONWithList(o.Out, &rec, "verifiedActions", answers.Len(), verified, func(l []review.VerifiedAction) { rec.VerifiedActions = l })
+		default:
+			if answers.Len() > 0 {
+				rec.VerifiedActions = slices.Collect(iter.Seq[review.VerifiedAction](verified))
+			}
 			err = printRecord(o.IOStreams, output, rec, nil)
 		}
 		if err != nil {
@@ -481,7 +505,7 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if err := o.failures(results); err != nil {
 		return err
 	}
-	return o.riskOutcome(results, risks, verified, incomplete)
+	return o.riskOutcome(results, risks, notable, incomplete)
 }
 
 // rbacAnswer is what readRBAC found: the RBAC objects read, or the note
@@ -534,7 +558,7 @@ func (o *WhoamiOptions) readRBAC(ctx context.Context, id *subject.Identity, name
 // a review is incomplete or --verify is given, and about the --check
 // actions, in every namespace reviewed. No SelfSubjectAccessReview is sent
 // otherwise.
-func (o *WhoamiOptions) verifyActions(ctx context.Context, client client.Interface, id *subject.Identity, results []review.NamespaceResult, incomplete bool) ([]review.VerifiedAction, error) {
+func (o *WhoamiOptions) verifyActions(ctx context.Context, client client.Interface, id *subject.Identity, results []review.NamespaceResult, incomplete bool) (*review.Answers, error) {
 	var actions []risk.Action
 	if incomplete || o.verify {
 		actions = review.RiskActions()
@@ -550,12 +574,12 @@ func (o *WhoamiOptions) verifyActions(ctx context.Context, client client.Interfa
 		}
 	}
 	verifier := &review.Verifier{Client: client.AuthorizationV1(), Concurrency: o.concurrency, Timeout: id.Caller.Timeout}
-	verifications, err := verifier.Verify(ctx, namespaces, actions)
+	answers, err := verifier.Verify(ctx, namespaces, actions)
 	if err != nil {
 		return nil, err
 	}
-	klog.V(1).Infof("verified %d actions in %d namespaces with %d SelfSubjectAccessReviews", len(actions), len(namespaces), len(verifications))
-	return review.Verified(results, verifications, o.actions), nil
+	klog.V(1).Infof("verified %d actions in %d namespaces with %d SelfSubjectAccessReviews", len(actions), len(namespaces), answers.Len())
+	return answers, nil
 }
 
 // riskOutcome is the --fail-on-risk verdict, counting only findings at or

@@ -206,7 +206,7 @@ func TestAuthorizationWebhook(t *testing.T) {
 			Allowed           bool
 		}
 		var answers []answer
-		for _, res := range got {
+		for _, res := range got.List() {
 			if res.Err != nil || res.EvaluationError != "" {
 				t.Errorf("%s in %q: %v %s", res.Action, res.Namespace, res.Err, res.EvaluationError)
 			}
@@ -222,8 +222,8 @@ func TestAuthorizationWebhook(t *testing.T) {
 		if diff := cmp.Diff(want, answers); diff != "" {
 			t.Errorf("verifications (-want +got):\n%s", diff)
 		}
-		if want := "allowed by test webhook: " + execRule.String(); got[0].Reason != want {
-			t.Errorf("reason %q, want %q", got[0].Reason, want)
+		if want := "allowed by test webhook: " + execRule.String(); got.At(0).Reason != want {
+			t.Errorf("reason %q, want %q", got.At(0).Reason, want)
 		}
 	})
 

@@ -26,7 +26,7 @@ func TestAsk(t *testing.T) {
 		{Namespace: "b", Action: nodes, Allowed: true, Reason: "r"},
 		{Action: verifyAction(t, "get /metrics"), Reason: "r"},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got.List()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	var asked []string

@@ -183,17 +183,21 @@ func (r *Record) Explain(e *grant.Explainer, explain bool) {
 // allowed, in its namespace ("" asks only ClusterRoleBindings).
 func ExplainVerified(actions []VerifiedAction, e *grant.Explainer) {
 	for i := range actions {
-		v := &actions[i]
-		if !v.Verified || !v.Allowed {
-			continue
-		}
-		a := grant.Access{Verb: v.Verb, Group: v.Group, Resource: v.Resource, Name: v.Name, URL: v.NonResourceURL}
-		if v.Subresource != "" {
-			a.Resource += "/" + v.Subresource
-		}
-		x := e.Explain(v.Namespace, []grant.Access{a})
-		v.GrantedBy, v.GrantedElsewhere = x.Grants, x.Elsewhere
+		actions[i].Explain(e)
 	}
+}
+
+// Explain sets the grants of v, as ExplainVerified does.
+func (v *VerifiedAction) Explain(e *grant.Explainer) {
+	if !v.Verified || !v.Allowed {
+		return
+	}
+	a := grant.Access{Verb: v.Verb, Group: v.Group, Resource: v.Resource, Name: v.Name, URL: v.NonResourceURL}
+	if v.Subresource != "" {
+		a.Resource += "/" + v.Subresource
+	}
+	x := e.Explain(v.Namespace, []grant.Access{a})
+	v.GrantedBy, v.GrantedElsewhere = x.Grants, x.Elsewhere
 }
 
 // explained reports whether ExplainVerified set where v comes from.

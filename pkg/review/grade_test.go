@@ -151,7 +151,7 @@ func TestVerifiedCombinations(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out := Verified(nil, tc.verifications, nil)
+			out := Verified(nil, answersOf(t, tc.verifications), nil)
 			var got []string
 			for _, v := range out {
 				var risks []string
@@ -307,12 +307,12 @@ func TestRowRisks(t *testing.T) {
 
 func TestVerifyUnitsOfOneNamespace(t *testing.T) {
 	awsAuth := risk.Action{Verb: "update", Resource: "configmaps", Name: "aws-auth", Namespace: "kube-system"}
-	got := verifyUnits([]string{"a", "kube-system"}, []risk.Action{awsAuth})
+	got := questionList(t, []string{"a", "kube-system"}, []risk.Action{awsAuth})
 	if diff := cmp.Diff([]Verification{{Namespace: "kube-system", Action: awsAuth}}, got); diff != "" {
-		t.Errorf("verifyUnits (-want +got):\n%s", diff)
+		t.Errorf("verifyQuestions (-want +got):\n%s", diff)
 	}
-	if got := verifyUnits([]string{"a"}, []risk.Action{awsAuth}); len(got) != 0 {
-		t.Errorf("verifyUnits outside kube-system = %v, want none", got)
+	if got := questionList(t, []string{"a"}, []risk.Action{awsAuth}); len(got) != 0 {
+		t.Errorf("verifyQuestions outside kube-system = %v, want none", got)
 	}
 }
 
@@ -369,7 +369,7 @@ func TestVerifiedHalfAskedAlone(t *testing.T) {
 		{"the listed rules lack the other half", without, nil},
 		{"a namespace not reviewed says nothing", failed, nil},
 	} {
-		got := Verified(tc.results, checked, []risk.Action{patchNodes})
+		got := Verified(tc.results, answersOf(t, checked), []risk.Action{patchNodes})
 		if diff := cmp.Diff(tc.want, got[0].Checks); diff != "" {
 			t.Errorf("%s: checks (-want +got):\n%s", tc.name, diff)
 		}

@@ -147,28 +147,37 @@ func (r *Reviewer) Review(ctx context.Context, namespaces []string) ([]Namespace
 // units not yet answered get a NotReviewedError, and answers already in are
 // kept. The error is non-nil only when ctx ends (e.g. on SIGINT).
 func fanOut(ctx context.Context, limit, n int, do func(ctx context.Context, i int) error, stopCause func(i int, err error) error) ([]error, error) {
+	errs := make([]error, n)
+	err := fanOutEach(ctx, limit, n, do, stopCause, func(i int, err error) { errs[i] = err })
+	return errs, err
+}
+
+// fanOutEach is fanOut handing each unit's error to record (from the
+// unit's goroutine, once per unit, only when it is not nil) rather than
+// in a list: whoami -A --verify has tens of thousands of units.
+func fanOutEach(ctx context.Context, limit, n int, do func(ctx context.Context, i int) error, stopCause func(i int, err error) error, record func(i int, err error)) error {
 	if limit < 1 {
 		limit = DefaultConcurrency
 	}
 	run, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 
-	errs := make([]error, n)
 	var g errgroup.Group
 	g.SetLimit(limit)
 	for i := range n {
 		if run.Err() != nil {
-			errs[i] = notReviewed(ctx, run)
+			record(i, notReviewed(ctx, run))
 			continue
 		}
 		g.Go(func() error {
 			if run.Err() != nil {
-				errs[i] = notReviewed(ctx, run)
+				record(i, notReviewed(ctx, run))
 				return nil
 			}
 			err := do(run, i)
 			switch {
 			case err == nil:
+				return nil
 			case run.Err() != nil:
 				// Abandoned because another unit stopped the run, or
 				// because ctx ended.
@@ -176,12 +185,12 @@ func fanOut(ctx context.Context, limit, n int, do func(ctx context.Context, i in
 			case stopsRun(err):
 				stop(stopCause(i, err))
 			}
-			errs[i] = err
+			record(i, err)
 			return nil
 		})
 	}
-	_ = g.Wait() // the goroutines record their errors in errs
-	return errs, ctx.Err()
+	_ = g.Wait() // the goroutines have recorded their errors
+	return ctx.Err()
 }
 
 // reviewOne sends the SelfSubjectRulesReview of one namespace.

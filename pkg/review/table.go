@@ -282,11 +282,17 @@ func Accept(risks []Risk, verified []VerifiedAction, exceptions risk.Exceptions)
 		}
 	}
 	for i := range verified {
-		for j := range verified[i].Risks {
-			r := &verified[i].Risks[j]
-			if e, ok := exceptions.Accepting(r.Check, verified[i].Namespace); ok {
-				r.Accepted, r.AcceptedReason = true, e.Reason
-			}
+		verified[i].Accept(exceptions)
+	}
+}
+
+// Accept marks the risks of v that one of exceptions accepts, as Accept
+// does.
+func (v *VerifiedAction) Accept(exceptions risk.Exceptions) {
+	for j := range v.Risks {
+		r := &v.Risks[j]
+		if e, ok := exceptions.Accepting(r.Check, v.Namespace); ok {
+			r.Accepted, r.AcceptedReason = true, e.Reason
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -127,13 +128,14 @@ const (
 // answerOf says whether any of actions was allowed, in any namespace.
 // Actions none of which was asked (a --check of one half, where the review
 // is complete) are answered by the listed rules of the namespaces reviewed.
-func answerOf(results map[string]NamespaceResult, verifications []Verification, actions []risk.Action) answer {
+func answerOf(results map[string]NamespaceResult, answers *Answers, actions []risk.Action) answer {
 	out, asked := deniedAll, false
-	for _, v := range verifications {
-		if !slices.Contains(actions, v.Action) {
+	for i := range answers.Len() {
+		if _, a := answers.question(i); !slices.Contains(actions, a) {
 			continue
 		}
 		asked = true
+		v := answers.At(i)
 		switch {
 		case v.Err == nil && v.Allowed:
 			return allowedSome
@@ -162,78 +164,105 @@ func partner(c risk.Check, a risk.Action) []risk.Action {
 	return c.Actions
 }
 
-// Verified sets the verifications beside the rules of results: whether the
+// Verified sets the answers beside the rules of results: whether the
 // listed rules cover each action (a cluster-scoped action is covered when
 // the rules of any namespace reviewed cover it), and which risk checks it
-// realises. requested are the actions named with --check.
-func Verified(results []NamespaceResult, verifications []Verification, requested []risk.Action) []VerifiedAction {
-	byNS := map[string]NamespaceResult{}
-	for _, r := range results {
-		if r.Err == nil {
-			byNS[r.Namespace] = r
-		}
-	}
-	checks := checksOf()
-	// With -A there are tens of thousands of verifications of a few dozen
-	// actions: each action's name, and what the verifications say of each
-	// combination's other half, are worked out once.
-	names := map[risk.Action]string{}
-	type half struct {
-		check    string
-		ofAction bool
-	}
-	partners := map[half]answer{}
-	out := make([]VerifiedAction, 0, len(verifications))
-	for _, v := range verifications {
-		a := v.Action
-		name, ok := names[a]
-		if !ok {
-			name = a.String()
-			names[a] = name
-		}
-		rec := VerifiedAction{
-			Namespace: v.Namespace, Action: name, Verb: a.Verb, Group: a.Group, Resource: a.Resource,
-			Subresource: a.Subresource, Name: a.Name, NonResourceURL: a.NonResourceURL,
-			Allowed: v.Allowed, Reason: v.Reason, EvaluationError: v.EvaluationError,
-			Requested: slices.Contains(requested, a),
-		}
-		for _, c := range checks[a] {
-			partnerUnverified := false
-			if len(c.With) > 0 {
-				h := half{check: c.ID, ofAction: slices.Contains(c.Actions, a)}
-				ans, ok := partners[h]
-				if !ok {
-					ans = answerOf(byNS, verifications, partner(c, a))
-					partners[h] = ans
-				}
-				switch ans {
-				case deniedAll:
-					continue
-				case unknownSome:
-					partnerUnverified = true
-				}
-			}
-			sev, note := c.SeverityIn(v.Namespace)
-			rec.Checks = append(rec.Checks, c.ID)
-			rec.Risks = append(rec.Risks, VerifiedRisk{Check: c.ID, Severity: sev, SeverityNote: note, PartnerUnverified: partnerUnverified})
-		}
-		rec.Verified = v.Err == nil && (v.Allowed || v.EvaluationError == "")
-		if v.Err != nil {
-			rec.Error = v.Err.Error()
-		}
-		if r, ok := byNS[v.Namespace]; ok {
-			rec.CoveredByRules = risk.Covers(r.ResourceRules, r.NonResourceRules, a)
-		} else if v.Namespace == "" {
-			for _, r := range byNS {
-				if risk.Covers(r.ResourceRules, r.NonResourceRules, a) {
-					rec.CoveredByRules = true
-					break
-				}
-			}
-		}
-		out = append(out, rec)
+// realises. requested are the actions named with --check. There is one
+// record per answer, in answer order.
+func Verified(results []NamespaceResult, answers *Answers, requested []risk.Action) []VerifiedAction {
+	out := make([]VerifiedAction, 0, answers.Len())
+	for v := range EachVerified(results, answers, requested) {
+		out = append(out, v)
 	}
 	return out
+}
+
+// EachVerified makes Verified's records one by one, for a caller that
+// keeps few of them or writes them out as they come: with -A --verify a
+// record each of tens of thousands of answers was most of what a run held.
+func EachVerified(results []NamespaceResult, answers *Answers, requested []risk.Action) iter.Seq[VerifiedAction] {
+	return func(yield func(VerifiedAction) bool) {
+		byNS := map[string]NamespaceResult{}
+		for _, r := range results {
+			if r.Err == nil {
+				byNS[r.Namespace] = r
+			}
+		}
+		checks := checksOf()
+		// There are tens of thousands of answers about a few dozen actions:
+		// each action's name, and what the answers say of each
+		// combination's other half, are worked out once.
+		names := map[risk.Action]string{}
+		type half struct {
+			check    string
+			ofAction bool
+		}
+		partners := map[half]answer{}
+		for i := range answers.Len() {
+			v := answers.At(i)
+			a := v.Action
+			name, ok := names[a]
+			if !ok {
+				name = a.String()
+				names[a] = name
+			}
+			rec := VerifiedAction{
+				Namespace: v.Namespace, Action: name, Verb: a.Verb, Group: a.Group, Resource: a.Resource,
+				Subresource: a.Subresource, Name: a.Name, NonResourceURL: a.NonResourceURL,
+				Allowed: v.Allowed, Reason: v.Reason, EvaluationError: v.EvaluationError,
+				Requested: slices.Contains(requested, a),
+			}
+			for _, c := range checks[a] {
+				partnerUnverified := false
+				if len(c.With) > 0 {
+					h := half{check: c.ID, ofAction: slices.Contains(c.Actions, a)}
+					ans, ok := partners[h]
+					if !ok {
+						ans = answerOf(byNS, answers, partner(c, a))
+						partners[h] = ans
+					}
+					switch ans {
+					case deniedAll:
+						continue
+					case unknownSome:
+						partnerUnverified = true
+					}
+				}
+				sev, note := c.SeverityIn(v.Namespace)
+				rec.Checks = append(rec.Checks, c.ID)
+				rec.Risks = append(rec.Risks, VerifiedRisk{Check: c.ID, Severity: sev, SeverityNote: note, PartnerUnverified: partnerUnverified})
+			}
+			rec.Verified = v.Err == nil && (v.Allowed || v.EvaluationError == "")
+			if v.Err != nil {
+				rec.Error = v.Err.Error()
+			}
+			if r, ok := byNS[v.Namespace]; ok {
+				rec.CoveredByRules = risk.Covers(r.ResourceRules, r.NonResourceRules, a)
+			} else if v.Namespace == "" {
+				for _, r := range byNS {
+					if risk.Covers(r.ResourceRules, r.NonResourceRules, a) {
+						rec.CoveredByRules = true
+						break
+					}
+				}
+			}
+			if !yield(rec) {
+				return
+			}
+		}
+	}
+}
+
+// Notable reports whether v is worth a row of the VERIFIED ACTION table
+// (named with --check, allowed outside the listed rules, or not verified)
+// or may count in a verdict (VerifiedRisks: a combination allowed here
+// whose other half could not be verified). Which exceptions accept its
+// risks, and its grants, change neither.
+func (v VerifiedAction) Notable() bool {
+	if v.Requested || v.OutsideRules() || !v.Verified {
+		return true
+	}
+	return v.Allowed && slices.ContainsFunc(v.Risks, func(r VerifiedRisk) bool { return r.PartnerUnverified })
 }
 
 // VerifiedRisks returns the verified actions through which the server

@@ -49,7 +49,7 @@ func TestVerified(t *testing.T) {
 		{Namespace: "unknown", Action: plain, Err: errors.New("the review failed")},
 		{Namespace: "", Action: risky, Allowed: true},
 	}
-	got := Verified(results, verifications, []risk.Action{plain})
+	got := Verified(results, answersOf(t, verifications), []risk.Action{plain})
 	record := func(ns string, a risk.Action) VerifiedAction {
 		return VerifiedAction{Namespace: ns, Action: a.String(), Verb: a.Verb, Group: a.Group, Resource: a.Resource,
 			Subresource: a.Subresource, Name: a.Name, NonResourceURL: a.NonResourceURL, Checks: checkIDs(a), Requested: a == plain}
@@ -90,7 +90,7 @@ func TestVerified(t *testing.T) {
 
 func TestVerifiedClusterScopedNotCovered(t *testing.T) {
 	risky, _ := riskAndPlain(t)
-	got := Verified([]NamespaceResult{{Namespace: "bare"}}, []Verification{{Action: risky, Allowed: true}}, nil)
+	got := Verified([]NamespaceResult{{Namespace: "bare"}}, answersOf(t, []Verification{{Action: risky, Allowed: true}}), nil)
 	if len(got) != 1 || got[0].CoveredByRules || !got[0].OutsideRules() {
 		t.Errorf("Verified = %+v, want one action allowed outside the rules", got)
 	}

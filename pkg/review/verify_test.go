@@ -41,6 +41,35 @@ func verifyAction(t *testing.T, a string) risk.Action {
 	return action
 }
 
+// questionList is what verifyQuestions lists, failing the test on an
+// error.
+func questionList(t *testing.T, namespaces []string, actions []risk.Action) []Verification {
+	t.Helper()
+	answers, err := verifyQuestions(namespaces, actions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answers.List()
+}
+
+// answersOf holds verifications as a run of Verify would have answered
+// them.
+func answersOf(t *testing.T, verifications []Verification) *Answers {
+	t.Helper()
+	answers, err := newAnswers(func(add func(string, risk.Action)) {
+		for _, v := range verifications {
+			add(v.Namespace, v.Action)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range verifications {
+		answers.set(i, v.Allowed, v.Denied, v.Reason, v.EvaluationError, v.Err)
+	}
+	return answers
+}
+
 // ssarFake is a fake clientset whose SelfSubjectAccessReviews answer
 // through answer, recording every spec sent. The fake serialises its
 // reactors, so it says nothing of concurrency.
@@ -92,7 +121,7 @@ func TestVerify(t *testing.T) {
 		{Namespace: "", Action: actions[1], Denied: true, Reason: "denied by the webhook"},
 		{Namespace: "", Action: actions[2], Allowed: true, Reason: "RBAC: allowed by ClusterRoleBinding \"metrics\""},
 	}
-	if diff := cmp.Diff(want, got, verifyCmp); diff != "" {
+	if diff := cmp.Diff(want, got.List(), verifyCmp); diff != "" {
 		t.Errorf("Verify (-want +got):\n%s", diff)
 	}
 	// Concurrency 1 sends them in result order.
@@ -129,9 +158,9 @@ func TestVerifyUnits(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := verifyUnits(tc.namespaces, tc.actions)
+			got := questionList(t, tc.namespaces, tc.actions)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("verifyUnits (-want +got):\n%s", diff)
+				t.Errorf("verifyQuestions (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -149,7 +178,7 @@ func TestVerifyKeepsOtherActionsWhenOneFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, res := range got {
+	for _, res := range got.List() {
 		if res.Namespace == "ns-01" {
 			if code := exitcode.Code(res.Err); code != exitcode.BadStatus || res.Allowed {
 				t.Errorf("ns-01: %+v, error with exit code %d, want %d and not allowed", res, code, exitcode.BadStatus)
@@ -198,7 +227,7 @@ func TestVerifyStopsOnFailuresEveryReviewWouldRepeat(t *testing.T) {
 				t.Fatalf("Verify: %v (only an interrupt returns an error)", err)
 			}
 			wantCause := fmt.Sprintf("the review of \"get secrets\" in namespace %q failed: %v", nss[answered], tc.err)
-			for i, res := range got {
+			for i, res := range got.List() {
 				switch {
 				case i < answered:
 					if res.Err != nil || !res.Allowed {
@@ -237,7 +266,7 @@ func TestVerifyStopErrorNamesTheReview(t *testing.T) {
 		{Verification{Action: risk.Action{Verb: "get", NonResourceURL: "/metrics"}}, `the review of "get /metrics" failed: boom`},
 	}
 	for _, tc := range cases {
-		err := verifyStopCause(tc.unit, cause)
+		err := verifyStopCause(answersOf(t, []Verification{tc.unit}), 0, cause)
 		if got := err.Error(); got != tc.want {
 			t.Errorf("Error() = %q, want %q", got, tc.want)
 		}
@@ -290,10 +319,10 @@ func TestVerifyWithBoundedConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 20 {
-		t.Fatalf("%d results, want 20", len(got))
+	if got.Len() != 20 {
+		t.Fatalf("%d results, want 20", got.Len())
 	}
-	for i, res := range got {
+	for i, res := range got.List() {
 		wantNS, wantAction := fmt.Sprintf("ns-%02d", i%10), actions[i/10]
 		if res.Namespace != wantNS || res.Action != wantAction || res.Err != nil || !res.Allowed {
 			t.Errorf("result %d = %+v, want %q allowed in %s", i, res, wantAction, wantNS)
@@ -332,7 +361,7 @@ func TestVerifyTimeoutBoundsTheWholeRun(t *testing.T) {
 	if elapsed > timeout+time.Second {
 		t.Errorf("took %s with a %s timeout", elapsed, timeout)
 	}
-	for _, res := range got {
+	for _, res := range got.List() {
 		if exitcode.Code(res.Err) != exitcode.Unreachable {
 			t.Fatalf("%s: %v, want an unreachable-server error", res.Namespace, res.Err)
 		}
@@ -350,10 +379,10 @@ func TestVerifyInterrupted(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Verify = %v, want context.Canceled", err)
 	}
-	if len(got) != 30 {
-		t.Fatalf("%d results, want 30", len(got))
+	if got.Len() != 30 {
+		t.Fatalf("%d results, want 30", got.Len())
 	}
-	for _, res := range got {
+	for _, res := range got.List() {
 		var nr *NotReviewedError
 		if res.Err == nil || errors.As(res.Err, &nr) {
 			t.Errorf("%s: %v, want the interrupt, not a server failure", res.Namespace, res.Err)
@@ -403,7 +432,7 @@ func TestVerifyHonoursRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Verification{{Namespace: "w", Action: verifyAction(t, "create pods/exec"), Allowed: true, Reason: "after a 429"}}
-	if diff := cmp.Diff(want, got, cmpopts.EquateErrors()); diff != "" {
+	if diff := cmp.Diff(want, got.List(), cmpopts.EquateErrors()); diff != "" {
 		t.Errorf("Verify (-want +got):\n%s", diff)
 	}
 	if n := attempts.Load(); n != 2 {
