@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -272,7 +273,11 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		// Bad input (a namespace that does not exist): nothing was audited.
 		return errs[0]
 	}
-	if err := printRecord(o.IOStreams, o.output, rec, func(out io.Writer) error {
+	if o.output == "json" {
+		if err := printAuditJSON(o.Out, rec); err != nil {
+			return err
+		}
+	} else if err := printRecord(o.IOStreams, o.output, rec, func(out io.Writer) error {
 		for i, c := range rec.Clusters {
 			if i > 0 {
 				fmt.Fprintln(out)
@@ -588,4 +593,18 @@ func (p *progress) done() {
 	if p.printed {
 		fmt.Fprint(p.out.ErrOut, "\r\033[K")
 	}
+}
+
+// printAuditJSON prints rec as printRecord does with -o json, account by
+// account: encoding thousands of accounts at once held the document twice
+// over, most of an audit's peak memory.
+func printAuditJSON(out io.Writer, rec audit.Record) error {
+	clusters := rec.Clusters
+	return printJSONStream(out, func(b *bufio.Writer) error {
+		return writeJSONWithList(b, "", &rec, "clusters", len(clusters), slices.Values(clusters), func(l []audit.ClusterRecord) { rec.Clusters = l },
+			func(b *bufio.Writer, prefix string, c audit.ClusterRecord) error {
+				accounts := c.Accounts
+				return writeJSONWithList(b, prefix, &c, "accounts", len(accounts), slices.Values(accounts), func(l []audit.AccountRecord) { c.Accounts = l }, writeJSON[audit.AccountRecord])
+			})
+	})
 }

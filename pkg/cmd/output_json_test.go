@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-access/kubectl-access/pkg/audit"
 	"github.com/kubectl-access/kubectl-access/pkg/grant"
 	"github.com/kubectl-access/kubectl-access/pkg/review"
 )
@@ -110,4 +111,44 @@ func (w *largestWrite) Write(p []byte) (int, error) {
 	w.largest = max(w.largest, len(p))
 	w.total += len(p)
 	return len(p), nil
+}
+
+// The audit's document, written account by account, is the one the
+// encoder writes: clusters with accounts, with none and with an error, and
+// strings that look like the lists' own JSON.
+func TestPrintAuditJSONWritesWhatTheEncoderWrites(t *testing.T) {
+	tricky := "\n        \"accounts\": [\n            {}\n        ]"
+	rec := audit.NewRecord()
+	rec.Clusters = []audit.ClusterRecord{
+		{Context: "a" + tricky, Server: "https://a", Summary: audit.Summary{Accounts: 2, Risky: 1},
+			Accounts: []audit.AccountRecord{
+				{Namespace: "n", Name: "ci", Audited: true, Findings: []audit.FindingRecord{{Check: "exec", Reason: tricky}}, Bindings: []audit.Binding{}, ReviewedNamespaces: []string{"n"}},
+				{Namespace: "n", Name: "default", Default: true, Error: "boom" + tricky},
+			}},
+		{Context: "empty", Accounts: []audit.AccountRecord{}},
+		{Context: "failed", Error: "unreachable", MissingNamespaces: []string{"x"}},
+	}
+	for _, tc := range []struct {
+		name string
+		rec  audit.Record
+	}{
+		{"clusters", rec},
+		{"no cluster", audit.NewRecord()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want, got bytes.Buffer
+			if err := printRecord(genericiooptions.IOStreams{Out: &want}, "json", tc.rec, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := printAuditJSON(&got, tc.rec); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("streamed:\n%s\nencoded at once:\n%s", got.String(), want.String())
+			}
+		})
+	}
+	if len(rec.Clusters) != 3 || len(rec.Clusters[0].Accounts) != 2 {
+		t.Errorf("the caller's record was changed: %d clusters, %d accounts in the first", len(rec.Clusters), len(rec.Clusters[0].Accounts))
+	}
 }
