@@ -31,7 +31,10 @@
 //     review alone: in namespace bench, also vs kubectl auth can-i once per
 //     action; with -A over N extra namespaces, vs the least time the
 //     plugin's client rate limit allows, as a kubectl loop there would
-//     start thousands of processes (the report estimates it instead);
+//     start thousands of processes (the report estimates it instead), and
+//     beside its floor program (test/bench/floor/jobs whoami --all
+//     --verify-file: the same reviews, a byte kept per answer), the bound
+//     of its peak memory;
 //  6. the requests each command sends, counted by user agent from the API
 //     server's audit log (no hook in the plugin);
 //  7. start-up time, peak memory (rusage of every run), binary and archive

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
 
 	"github.com/kubectl-access/kubectl-access/pkg/review"
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
@@ -19,6 +22,8 @@ const (
 	nameWhoamiVerify    = "kubectl-access whoami --token-file --verify"
 	nameWhoamiAllVerify = "kubectl-access whoami -A --verify"
 	nameVerifyLoop      = "kubectl can-i per risky action"
+	// nameFloorWhoamiAllVerify is whoami -A --verify on the library floor.
+	nameFloorWhoamiAllVerify = "floor: whoami -A --verify"
 )
 
 // accessReviewPath is where a SelfSubjectAccessReview is created; the
@@ -143,6 +148,19 @@ func (b *benchmarks) verifyAll(ctx context.Context, n, namespaces, rounds int, p
 	all := b.plugin(nameWhoamiAllVerify, 1+1+namespaces+rbacLists+reviews+limited, verifiedAll(reader), "whoami", "--token-file", b.c.readerTokenFile, "-A", "--verify")
 	all.Slow = true
 	all.Timeout = 3*rateLimitBound(namespaces+reviews, b.rep.caps.concurrency) + 2*time.Minute
+	variants := []variant{plain, all}
+	// Its floor program sends the same reviews at the same concurrency and
+	// rate limit, keeping a byte per answer: the bound of its peak memory.
+	questions := filepath.Join(b.work, "verify-questions.json")
+	if err := writeAccessQuestions(questions); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v; whoami -A --verify is measured without its floor program\n", err)
+	} else if b.o.concurrency > 0 {
+		floor := b.floorJob(nameFloorWhoamiAllVerify, contains1(fmt.Sprintf(" %d access reviews ", reviews+limited)), "whoami", "--all",
+			"--token-file", b.c.readerTokenFile, "--concurrency", strconv.Itoa(b.o.concurrency),
+			"--qps", strconv.FormatFloat(b.o.qps, 'g', -1, 64), "--burst", strconv.Itoa(b.o.burst), "--verify-file", questions)
+		floor.Slow, floor.Timeout = true, all.Timeout
+		variants = []variant{plain, peakAgainst(all, nameFloorWhoamiAllVerify), floor}
+	}
 	b.measure(ctx, &comparison{
 		ID:          "verify-" + strconv.Itoa(n),
 		Title:       fmt.Sprintf("whoami -A --verify over %d namespaces (%d extra, %d SelfSubjectAccessReviews) vs whoami -A", namespaces, n, reviews),
@@ -150,8 +168,34 @@ func (b *benchmarks) verifyAll(ctx context.Context, n, namespaces, rounds int, p
 		N:           n,
 		Namespaces:  namespaces,
 		Unavailable: b.unavailable("whoami", "verify"),
-		Variants:    []variant{plain, all},
+		Variants:    variants,
 	})
+}
+
+// writeAccessQuestions writes the questions of whoami --verify for the
+// floor program (test/bench/floor/jobs --verify-file): one JSON object per
+// risky action, with its scope.
+func writeAccessQuestions(file string) error {
+	var b strings.Builder
+	for _, a := range review.RiskActions() {
+		q := struct {
+			Scope string                                      `json:"scope"`
+			Spec  authorizationv1.SelfSubjectAccessReviewSpec `json:"spec"`
+		}{Scope: "namespaced", Spec: a.AccessReviewSpec("")}
+		switch {
+		case a.ClusterScoped():
+			q.Scope = "cluster"
+		case a.Namespace != "":
+			q.Scope, q.Spec = "limited", a.AccessReviewSpec(a.Namespace)
+		}
+		line, err := json.Marshal(q)
+		if err != nil {
+			return err
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(file, []byte(b.String()), 0o600)
 }
 
 // verifiedAll checks a whoami --verify run on a cluster where RBAC decides

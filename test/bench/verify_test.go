@@ -1,11 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+
+	"github.com/kubectl-access/kubectl-access/pkg/review"
 	"github.com/kubectl-access/kubectl-access/pkg/risk"
 )
 
@@ -93,5 +99,42 @@ func TestVerifyReport(t *testing.T) {
 	}
 	if strings.Contains(md, "has one pair") {
 		t.Error("the report explains a one-round job, but every job ran 3 rounds")
+	}
+}
+
+// The floor program's questions are the plugin's risky actions, each with
+// the scope whoami -A --verify asks it in.
+func TestWriteAccessQuestions(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "q.json")
+	if err := writeAccessQuestions(file); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var q struct {
+			Scope string                                      `json:"scope"`
+			Spec  authorizationv1.SelfSubjectAccessReviewSpec `json:"spec"`
+		}
+		if err := json.Unmarshal([]byte(line), &q); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if q.Spec.ResourceAttributes == nil && q.Spec.NonResourceAttributes == nil {
+			t.Errorf("%q asks nothing", line)
+		}
+		if q.Scope == "limited" && q.Spec.ResourceAttributes.Namespace == "" {
+			t.Errorf("%q is limited to no namespace", line)
+		}
+		count[q.Scope]++
+	}
+	perNamespace, limited, clusterScoped := review.RiskActionCounts()
+	want := map[string]int{"namespaced": perNamespace, "limited": limited, "cluster": clusterScoped}
+	for scope, n := range want {
+		if count[scope] != n {
+			t.Errorf("%d questions of scope %s, want %d", count[scope], scope, n)
+		}
 	}
 }

@@ -21,7 +21,9 @@
 //	                          LISTs cluster-wide (the kubeconfig's credentials); once the
 //	                          review and the namespace LIST are in, one SelfSubjectRulesReview
 //	                          per namespace, N at a time, with the plugin's client rate limit;
-//	                          prints "USER N reviews M objects"
+//	                          prints "USER N reviews M objects"; with --verify-file F, then
+//	                          the SelfSubjectAccessReviews F lists in every namespace (verify.go),
+//	                          N at a time, one byte kept per answer; adds "K access reviews A allowed"
 //	jobs kubeconfig SA        the token as above; prints a kubeconfig holding it (YAML)
 //	jobs audit                the 3 LISTs at once, then per account (16 at a time) a TokenRequest
 //	                          and its rules reviews (audit.go); prints "N accounts M reviews"
@@ -83,6 +85,7 @@ func main() {
 	whoami.Flags().IntVar(&fan.concurrency, "concurrency", 16, "with --all: rules reviews in flight at once")
 	whoami.Flags().Float32Var(&fan.qps, "qps", 400, "with --all: the token's client QPS")
 	whoami.Flags().IntVar(&fan.burst, "burst", 400, "with --all: the token's client burst")
+	whoami.Flags().StringVar(&fan.verifyFile, "verify-file", "", "with --all: after the rules reviews, ask the SelfSubjectAccessReviews of this file (one JSON {scope, spec} per line), as whoami -A --verify")
 	root.AddCommand(
 		&cobra.Command{Use: "token SA", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 			return j.token(cmd.Context(), args[0])
@@ -437,6 +440,8 @@ type fanOut struct {
 	concurrency int
 	qps         float32
 	burst       int
+	// verifyFile holds the access reviews of --verify; "" for none.
+	verifyFile string
 }
 
 // whoamiAll is the floor of whoami -A on the library floor: what the
@@ -527,7 +532,23 @@ func (j *jobs) whoamiAll(ctx context.Context, tokenFile string, fan fanOut) erro
 	if err := errors.Join(listErrs[:]...); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(j.out, "%s %d reviews %d objects\n", review.Status.UserInfo.Username, len(nsList.Items), objects[0]+objects[1]+objects[2]+objects[3])
+	verified := ""
+	if fan.verifyFile != "" {
+		questions, err := readAccessQuestions(fan.verifyFile)
+		if err != nil {
+			return err
+		}
+		names := make([]string, 0, len(nsList.Items))
+		for _, n := range nsList.Items {
+			names = append(names, n.Name)
+		}
+		reviews, allowed, err := verifyAll(ctx, tc.Authorization, questions, names, fan.concurrency)
+		if err != nil {
+			return err
+		}
+		verified = fmt.Sprintf(" %d access reviews %d allowed", reviews, allowed)
+	}
+	_, err = fmt.Fprintf(j.out, "%s %d reviews %d objects%s\n", review.Status.UserInfo.Username, len(nsList.Items), objects[0]+objects[1]+objects[2]+objects[3], verified)
 	return err
 }
 
