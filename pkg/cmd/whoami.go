@@ -470,7 +470,7 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 		}
 	} else {
 		rec := review.NewRecord(identity, results, risks)
-		verified := func(yield func(review.VerifiedAction) bool) {
+		verified := iter.Seq[review.VerifiedAction](func(yield func(review.VerifiedAction) bool) {
 			for v := range review.EachVerified(results, answers, o.actions) {
 				v.Accept(exceptions)
 				if explainer != nil && view.Explain {
@@ -480,7 +480,7 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 					return
 				}
 			}
-		}
+		})
 		switch {
 		case explainer != nil:
 			rec.Explain(explainer, view.Explain)
@@ -488,12 +488,11 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 			rec.RBACNote = note
 		}
 		var err error
-		switch {
-		case output == "json":
+		if output == "json" {
 			err = printJSONWithList(o.Out, &rec, "verifiedActions", answers.Len(), verified, func(l []review.VerifiedAction) { rec.VerifiedActions = l })
-		default:
+		} else {
 			if answers.Len() > 0 {
-				rec.VerifiedActions = slices.Collect(iter.Seq[review.VerifiedAction](verified))
+				rec.VerifiedActions = slices.Collect(verified)
 			}
 			err = printRecord(o.IOStreams, output, rec, nil)
 		}
