@@ -43,7 +43,7 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 		// another copy of a document that whoami -A --verify makes tens of
 		// megabytes long.
 		enc := json.NewEncoder(streams.Out)
-		enc.SetIndent("", "    ")
+		enc.SetIndent("", jsonIndent)
 		return enc.Encode(v)
 	case "yaml":
 		data, err := yaml.Marshal(v)
@@ -63,9 +63,6 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 // held the document three times over (133 MiB at 500 namespaces). The
 // bytes are the same either way.
 func printJSONWithList[T any](out io.Writer, rec any, name string, n int, list iter.Seq[T], set func([]T)) error {
-	if n == 0 {
-		return printRecord(genericiooptions.IOStreams{Out: out}, "json", rec, nil)
-	}
 	return printJSONStream(out, func(b *bufio.Writer) error {
 		return writeJSONWithList(b, "", rec, name, n, list, set, writeJSON[T])
 	})
