@@ -444,9 +444,6 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if explainer != nil && view.Explain {
-		review.ExplainVerified(notable, explainer)
-	}
 	if note != "" {
 		fmt.Fprintf(o.ErrOut, "Note: %s\n", note)
 	}
@@ -459,6 +456,9 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 	if output == "" {
 		if explainer != nil {
 			table = table.Explain(explainer)
+			if view.Explain {
+				review.ExplainVerified(notable, explainer)
+			}
 		}
 		if err := printBuffered(o.Out, func(out io.Writer) error {
 			if err := review.PrintWhoami(out, identity, table, view); err != nil {
