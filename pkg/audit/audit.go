@@ -180,7 +180,9 @@ func listError(err error, resource, namespace string) error {
 
 // Result is the audit of one account.
 type Result struct {
-	Plan
+	// Plan is the account's, the caller's: a pointer, so that a large
+	// audit holds each plan once and not again in every result.
+	*Plan
 	// Results are the account's reviews, one per planned namespace.
 	Results []review.NamespaceResult
 	// Risks are the listed rules that fail a risk check.
@@ -206,7 +208,7 @@ func (a *Auditor) Audit(ctx context.Context, plans []Plan) ([]Result, error) {
 	results := make([]Result, len(plans))
 	var done atomic.Int64
 	errs, err := review.FanOut(ctx, a.Concurrency, len(plans), func(run context.Context, i int) error {
-		results[i] = a.auditOne(run, plans[i])
+		results[i] = a.auditOne(run, &plans[i])
 		if a.Progress != nil {
 			a.Progress(int(done.Add(1)), len(plans))
 		}
@@ -215,7 +217,7 @@ func (a *Auditor) Audit(ctx context.Context, plans []Plan) ([]Result, error) {
 		return fmt.Errorf("the audit of service account %s failed: %w", plans[i].Account, err)
 	})
 	for i := range results {
-		results[i].Plan = plans[i]
+		results[i].Plan = &plans[i]
 		if errs[i] != nil && results[i].Err == nil {
 			results[i].Err = errs[i]
 		}
@@ -241,7 +243,7 @@ func stopError(err error) error {
 
 // auditOne audits one account and, without KeepRules, drops the rules its
 // Risks do not hold.
-func (a *Auditor) auditOne(ctx context.Context, p Plan) Result {
+func (a *Auditor) auditOne(ctx context.Context, p *Plan) Result {
 	res := a.auditAccount(ctx, p)
 	if !a.KeepRules {
 		for i := range res.Results {
@@ -253,7 +255,7 @@ func (a *Auditor) auditOne(ctx context.Context, p Plan) Result {
 
 // auditAccount obtains the account's token and reviews its planned
 // namespaces.
-func (a *Auditor) auditAccount(ctx context.Context, p Plan) Result {
+func (a *Auditor) auditAccount(ctx context.Context, p *Plan) Result {
 	res := Result{Plan: p}
 	a.requests.Add(1)
 	id, err := a.Identities.Resolve(ctx, subject.Request{

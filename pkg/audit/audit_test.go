@@ -344,7 +344,7 @@ func TestAccountRecordGrades(t *testing.T) {
 	}
 	plan := Plan{Account: Account{Namespace: "a1", Name: "ci"}, Namespaces: []string{"a1", "kube-system"}, RoleBindingNamespaces: []string{"a1", "kube-system"},
 		Bindings: []Binding{{Kind: "RoleBinding", Namespace: "kube-system", Name: "x", Role: "ClusterRole x", Via: "ServiceAccount"}}}
-	r := Result{Plan: plan, Results: results, Risks: review.Risks(results)}
+	r := Result{Plan: &plan, Results: results, Risks: review.Risks(results)}
 
 	t.Run("the gravest open finding grades the account; kube-system weighs more", func(t *testing.T) {
 		rec := NewAccountRecord(r, RecordOptions{})
@@ -495,7 +495,7 @@ func TestClusterRecordOrder(t *testing.T) {
 		results := []review.NamespaceResult{{Namespace: ns, ResourceRules: []authorizationv1.ResourceRule{rule}}}
 		plan := Plan{Account: Account{Namespace: ns, Name: name}, Namespaces: []string{ns}, RoleBindingNamespaces: []string{ns},
 			Bindings: []Binding{{Kind: "RoleBinding", Namespace: ns, Name: name, Role: "Role " + name, Via: "ServiceAccount"}}}
-		return Result{Plan: plan, Results: results, Risks: review.Risks(results)}
+		return Result{Plan: &plan, Results: results, Risks: review.Risks(results)}
 	}
 	execRule := authorizationv1.ResourceRule{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create"}}
 	rec := NewClusterRecord([]Result{
