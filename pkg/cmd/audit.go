@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -273,8 +272,8 @@ func (o *AuditOptions) Run(ctx context.Context) error {
 		// Bad input (a namespace that does not exist): nothing was audited.
 		return errs[0]
 	}
-	if o.output == "json" {
-		if err := printAuditJSON(o.Out, rec); err != nil {
+	if o.output != "" {
+		if err := printAuditDocument(o.Out, o.output, rec); err != nil {
 			return err
 		}
 	} else if err := printRecord(o.IOStreams, o.output, rec, func(out io.Writer) error {
@@ -595,16 +594,15 @@ func (p *progress) done() {
 	}
 }
 
-// printAuditJSON prints rec as printRecord does with -o json, account by
-// account: encoding thousands of accounts at once held the document twice
-// over, most of an audit's peak memory.
-func printAuditJSON(out io.Writer, rec audit.Record) error {
+// printAuditDocument prints rec as printRecord does with -o json|yaml
+// (output), account by account: encoding thousands of accounts at once
+// held the document twice over in JSON, most of an audit's peak memory,
+// and ten times over in YAML.
+func printAuditDocument(out io.Writer, output string, rec audit.Record) error {
 	clusters := rec.Clusters
-	return printJSONStream(out, func(b *bufio.Writer) error {
-		return writeJSONWithList(b, "", &rec, "clusters", len(clusters), slices.Values(clusters), func(l []audit.ClusterRecord) { rec.Clusters = l },
-			func(b *bufio.Writer, prefix string, c audit.ClusterRecord) error {
-				accounts := c.Accounts
-				return writeJSONWithList(b, prefix, &c, "accounts", len(accounts), slices.Values(accounts), func(l []audit.AccountRecord) { c.Accounts = l }, writeJSON[audit.AccountRecord])
-			})
-	})
+	return printDocument(out, output, &rec, listOf("clusters", len(clusters), slices.Values(clusters), func(l []audit.ClusterRecord) { rec.Clusters = l },
+		func(d *document, depth int, c audit.ClusterRecord) error {
+			accounts := c.Accounts
+			return d.record(&c, depth, listOf("accounts", len(accounts), slices.Values(accounts), func(l []audit.AccountRecord) { c.Accounts = l }, nil))
+		}))
 }

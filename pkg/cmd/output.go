@@ -2,14 +2,10 @@ package cmd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"iter"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -54,98 +50,6 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 		return err
 	}
 	return validateOutput(output, "json", "yaml")
-}
-
-// printJSONWithList prints rec as printRecord does with -o json, where the
-// field name of rec holds the n elements of list (set puts a list there),
-// writing them one by one as list makes them: whoami -A --verify lists
-// tens of thousands of verified actions, and encoding the record at once
-// held the document three times over (133 MiB at 500 namespaces). The
-// bytes are the same either way.
-func printJSONWithList[T any](out io.Writer, rec any, name string, n int, list iter.Seq[T], set func([]T)) error {
-	return printJSONStream(out, func(b *bufio.Writer) error {
-		return writeJSONWithList(b, "", rec, name, n, list, set, writeJSON[T])
-	})
-}
-
-// printJSONStream has write write a -o json document through a buffer in
-// front of out and ends it with the newline an Encoder writes.
-func printJSONStream(out io.Writer, write func(b *bufio.Writer) error) error {
-	b := bufio.NewWriter(out)
-	err := write(b)
-	if err == nil {
-		err = b.WriteByte('\n')
-	}
-	if ferr := b.Flush(); err == nil {
-		err = ferr
-	}
-	return err
-}
-
-// jsonIndent is the indent of every -o json document.
-const jsonIndent = "    "
-
-// writeJSON writes v as json.MarshalIndent does with prefix and jsonIndent.
-func writeJSON[T any](b *bufio.Writer, prefix string, v T) error {
-	data, err := json.MarshalIndent(v, prefix, jsonIndent)
-	if err != nil {
-		return err
-	}
-	_, err = b.Write(data)
-	return err
-}
-
-// writeJSONWithList writes rec as writeJSON does at prefix, where the field
-// name of rec (a struct or a pointer to one) holds the n elements of list,
-// which writeElem writes one by one at the list's depth: a list can hold
-// lists written the same way. set puts a list into rec, which is left with
-// none. With n == 0, rec is written as it is.
-func writeJSONWithList[T any](b *bufio.Writer, prefix string, rec any, name string, n int, list iter.Seq[T], set func([]T), writeElem func(b *bufio.Writer, prefix string, e T) error) error {
-	if n == 0 {
-		return writeJSON(b, prefix, rec)
-	}
-	elemPrefix := prefix + jsonIndent + jsonIndent
-	// The record with one zero element in the list shows where the list
-	// goes: the field is at depth 1 below prefix, and a JSON string holds
-	// no newline, so the marker occurs once.
-	var zero T
-	set([]T{zero})
-	doc, err := json.MarshalIndent(rec, prefix, jsonIndent)
-	set(nil)
-	if err != nil {
-		return err
-	}
-	elem, err := json.MarshalIndent(zero, elemPrefix, jsonIndent)
-	if err != nil {
-		return err
-	}
-	field := "\n" + prefix + jsonIndent + strconv.Quote(name) + ": [\n"
-	marker := []byte(field + elemPrefix + string(elem) + "\n" + prefix + jsonIndent + "]")
-	i := bytes.Index(doc, marker)
-	if i < 0 {
-		set(slices.Collect(list))
-		defer set(nil)
-		return writeJSON(b, prefix, rec)
-	}
-	b.Write(doc[:i])
-	b.WriteString(field)
-	j := 0
-	for e := range list {
-		if j > 0 {
-			b.WriteString(",\n")
-		}
-		b.WriteString(elemPrefix)
-		if err := writeElem(b, elemPrefix, e); err != nil {
-			return err
-		}
-		j++
-	}
-	if j != n {
-		return fmt.Errorf("internal error: %d elements of %q written, %d expected", j, name, n)
-	}
-	b.WriteString("\n" + prefix + jsonIndent + "]")
-	_, err = b.Write(doc[i+len(marker):])
-	return err
 }
 
 // printBuffered has print write to a buffer in front of out, and flushes it

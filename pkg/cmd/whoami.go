@@ -487,16 +487,14 @@ func (o *WhoamiOptions) Run(ctx context.Context) error {
 		case note != "":
 			rec.RBACNote = note
 		}
-		var err error
-		if output == "json" {
-			err = printJSONWithList(o.Out, &rec, "verifiedActions", answers.Len(), verified, func(l []review.VerifiedAction) { rec.VerifiedActions = l })
-		} else {
-			if answers.Len() > 0 {
-				rec.VerifiedActions = slices.Collect(verified)
-			}
-			err = printRecord(o.IOStreams, output, rec, nil)
+		// -A lists hundreds of namespaces, --verify tens of thousands of
+		// answers: both are written as they are made.
+		namespaces := rec.Namespaces
+		lists := []listField{listOf("namespaces", len(namespaces), slices.Values(namespaces), func(l []review.NamespaceRecord) { rec.Namespaces = l }, nil)}
+		if n := answers.Len(); n > 0 {
+			lists = append(lists, listOf("verifiedActions", n, verified, func(l []review.VerifiedAction) { rec.VerifiedActions = l }, nil))
 		}
-		if err != nil {
+		if err := printDocument(o.Out, output, &rec, lists...); err != nil {
 			return err
 		}
 	}
