@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"slices"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-access/kubectl-access/pkg/credential"
 	"github.com/kubectl-access/kubectl-access/pkg/exitcode"
@@ -34,20 +32,8 @@ func printRecord(streams genericiooptions.IOStreams, output string, v any, human
 	switch output {
 	case "":
 		return printBuffered(streams.Out, human)
-	case "json":
-		// An Encoder writes what MarshalIndent and a newline would, without
-		// another copy of a document that whoami -A --verify makes tens of
-		// megabytes long.
-		enc := json.NewEncoder(streams.Out)
-		enc.SetIndent("", jsonIndent)
-		return enc.Encode(v)
-	case "yaml":
-		data, err := yaml.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = streams.Out.Write(data)
-		return err
+	case "json", "yaml":
+		return printDocument(streams.Out, output, v)
 	}
 	return validateOutput(output, "json", "yaml")
 }
